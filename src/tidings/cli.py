@@ -1,0 +1,197 @@
+"""The ``tidings`` command line: a thin layer over the library, one command per verb.
+
+Each command calls the documented Python function of the same name, shows a progress bar while it
+works and ends with a short summary of what it did and where the output is. Errors the user can act
+on are printed as one line (file, line, field) with exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ._version import __version__
+from .errors import TidingsError
+from .workspace import Workspace
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn a :class:`TidingsError` into one escaped line on stderr and exit status 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except TidingsError as exc:
+            console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            sys.exit(1)
+
+    return wrapper
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in values:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise click.BadParameter(f"{item!r}: expected field=column, e.g. account_id=user_id")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tidings")
+def cli() -> None:
+    """tidings: an observatory for online extremist campaigns and the interference around them.
+
+    \b
+    A typical session:
+      tidings init ws                          # an empty workspace
+      tidings ingest ws tweets.jsonl           # any collection, format detected
+      tidings coordinate ws --out ws/coord     # who acts together
+      tidings campaigns ws --out ws/camp       # app campaigns, bombs, hijacks
+      tidings report ws                        # an HTML report to read
+    Or `tidings demo` for all of it on a generated collection.
+    """
+
+
+@cli.command("init")
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+@friendly_errors
+def init_cmd(workspace: Path) -> None:
+    """Create an empty workspace in directory WORKSPACE.
+
+    A workspace holds canonical Parquet tables (posts/, accounts/, ...) and a DuckDB catalog of
+    datasets, ingests, runs and quarantined records. Running it on an existing workspace is a
+    no-op.
+    """
+    ws = Workspace.init(workspace)
+    s = ws.settings
+    out.print(
+        f"workspace ready: {escape(str(ws.path))} "
+        f"(memory_limit {s['memory_limit']}, temp {escape(str(ws.temp_dir))})"
+    )
+
+
+@cli.command("ingest")
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    help="Input format; `auto` looks at each file and says what it chose. "
+    "Umbrella names: twitter (v1.1 or v2 JSON), csv (generic, twarc-csv, CooRTweet).",
+)
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Read canonical FIELD from input COLUMN, e.g. --map account_id=username. Repeatable.",
+)
+@click.option("--dataset", default="main", show_default=True, help="Name of the ingest batch.")
+@click.option(
+    "--timezone",
+    default="UTC",
+    show_default=True,
+    help="Zone of timestamps that carry none (e.g. Asia/Baghdad).",
+)
+@click.option("--platform", default=None, help="Platform of a generic table (twitter, telegram…).")
+@friendly_errors
+def ingest_cmd(
+    workspace: Path,
+    paths: tuple[Path, ...],
+    fmt: str,
+    maps: tuple[str, ...],
+    dataset: str,
+    timezone: str,
+    platform: str | None,
+) -> None:
+    """Read collections at PATHS into WORKSPACE as canonical posts and accounts.
+
+    \b
+    Formats: Twitter API v1.1 JSON/JSONL, Twitter API v2 (twarc2 pages or flattened lines),
+    twarc-csv, Telegram Desktop result.json, CooRTweet long tables, and any CSV or Parquet with
+    columns named after the canonical fields (or mapped with --map).
+
+    Bad records are quarantined with the reason and the rest is stored. Re-ingesting the same
+    file stores nothing new. All files are stored together, or none is.
+
+    \b
+    Example:
+      tidings ingest ws tweets.csv --format csv \\
+          --map post_id=id --map account_id=username --map created_at=time --map text=tweets
+    """
+    from .ingest import ingest
+
+    ws = Workspace(workspace)
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def tick(path: str, n: int) -> None:
+            if path not in tasks:
+                tasks[path] = bar.add_task(f"ingest {escape(Path(path).name)}", total=None)
+            bar.advance(tasks[path], n)
+
+        result = ingest(
+            ws,
+            list(paths),
+            format=fmt,
+            column_map=parse_map(maps),
+            dataset=dataset,
+            timezone=timezone,
+            platform=platform,
+            progress=tick,
+        )
+    for f in result.files:
+        out.print(f"{escape(f.path)}: read as {escape(f.label)}")
+        for line in f.problems:
+            console.print(f"  [yellow]quarantined:[/] {escape(line)}")
+        if f.quarantined > len(f.problems):
+            console.print(f"  … and {f.quarantined - len(f.problems):,} more quarantined")
+    summary = (
+        f"read {result.read:,}, stored {result.stored:,}, duplicates {result.duplicates:,}, "
+        f"quarantined {result.quarantined:,}; accounts {result.accounts:,}"
+    )
+    if result.derived_ids:
+        summary += (
+            f"; {result.derived_ids:,} posts had no id and got one derived from "
+            "(account, time, text)"
+        )
+    out.print(summary)
+    out.print(f"dataset {escape(dataset)} in {escape(str(ws.path))}")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

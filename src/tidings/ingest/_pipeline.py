@@ -1,0 +1,513 @@
+"""From reader chunks to published tables: conform, validate, stage, de-duplicate, publish.
+
+Every reader goes through this one path, so the guarantees hold for every format: required
+fields are checked the same way, empty strings never become URLs, hashtags or ids, bad records
+land in the quarantine table with the reason, a post without an id gets a deterministic one, and
+re-ingesting the same input stores nothing new. Nothing is published until every file has been read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import schema
+from ..errors import InputError
+from ..workspace import Workspace, new_id
+from ._base import Problem, Reader
+
+__all__ = ["FileResult", "IngestResult", "check_input", "run_ingest"]
+
+_MAX_RAW = 4000
+_ROWS_PER_FILE = 2_000_000
+_ID_FIELDS = ("post_id", "account_id", "repost_of", "reply_to", "quote_of")
+_LIST_FIELDS = ("urls", "hashtags", "mentions", "media", "withheld_in")
+
+
+@dataclass
+class FileResult:
+    """What happened to one input file."""
+
+    path: str
+    format: str
+    label: str
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    accounts: int = 0
+    derived_ids: int = 0
+    problems: list[str] = field(default_factory=list)
+    """The first few quarantine reasons, as one-line messages (file:line: field: reason)."""
+
+
+@dataclass
+class IngestResult:
+    """Totals of one ``ingest`` call; ``files`` has the per-file detail."""
+
+    dataset: str
+    files: list[FileResult]
+
+    def _sum(self, name: str) -> int:
+        return sum(int(getattr(f, name)) for f in self.files)
+
+    @property
+    def read(self) -> int:
+        return self._sum("read")
+
+    @property
+    def stored(self) -> int:
+        return self._sum("stored")
+
+    @property
+    def duplicates(self) -> int:
+        return self._sum("duplicates")
+
+    @property
+    def quarantined(self) -> int:
+        return self._sum("quarantined")
+
+    @property
+    def accounts(self) -> int:
+        return self._sum("accounts")
+
+    @property
+    def derived_ids(self) -> int:
+        return self._sum("derived_ids")
+
+
+def _sql_list(name: str) -> str:
+    # Empty strings and nulls are never values: a CSV export's empty cell must not become the
+    # URL '' that links every post without a link (CNT's co_link bug).
+    cleaned = f"list_filter({name}, lambda x: x IS NOT NULL AND trim(x) <> '')"
+    if name in ("hashtags", "mentions"):
+        cleaned = f"list_transform({cleaned}, lambda x: lower(ltrim(trim(x), '#@')))"
+        cleaned = f"list_filter({cleaned}, lambda x: x <> '')"
+    return f"CASE WHEN {name} IS NULL THEN [] ELSE {cleaned} END AS {name}"
+
+
+def _conform_sql(columns: list[str], platform: str, dataset: str) -> str:
+    """SQL that turns a chunk into exact canonical posts plus ``_record``, ``_derived`` and
+    ``_missing`` (the first required field that is absent)."""
+    sel: list[str] = []
+    for f in schema.POSTS:
+        name = f.name
+        if name not in columns:
+            value = "NULL"
+        elif name in _ID_FIELDS or pa.types.is_string(f.type):
+            value = f"nullif(trim(CAST({name} AS VARCHAR)), '')"
+        else:
+            value = name
+        sel.append(f"{value} AS {name}")
+    inner = ", ".join(sel) + ", _record"
+    lists = ", ".join(_sql_list(n) for n in _LIST_FIELDS)
+    derived = "post_id IS NULL AND account_id IS NOT NULL AND created_at IS NOT NULL"
+    derive = (
+        "'d' || substr(md5(account_id || chr(31) || CAST(epoch_us(created_at) AS VARCHAR) "
+        "|| chr(31) || coalesce(text, '')), 1, 24)"
+    )
+    kind = (
+        "coalesce(lower(kind), CASE WHEN repost_of IS NOT NULL THEN 'repost' "
+        "WHEN quote_of IS NOT NULL THEN 'quote' WHEN reply_to IS NOT NULL THEN 'reply' "
+        "ELSE 'post' END)"
+    )
+    plat = platform.replace("'", "''")
+    ds = dataset.replace("'", "''")
+    out: list[str] = []
+    for f in schema.POSTS:
+        n = f.name
+        if n == "post_id":
+            out.append(f"CASE WHEN {derived} THEN {derive} ELSE post_id END AS post_id")
+        elif n == "platform":
+            out.append(f"coalesce(lower(platform), '{plat}') AS platform")
+        elif n == "kind":
+            out.append(f"{kind} AS kind")
+        elif n == "dataset":
+            out.append(f"'{ds}' AS dataset")
+        elif n == "raw":
+            out.append(f"left(raw, {1 << 20}) AS raw")
+        elif n in _LIST_FIELDS:
+            continue
+        elif n == "created_at":
+            out.append("CAST(created_at AS TIMESTAMPTZ) AS created_at")
+        else:
+            out.append(n)
+    out_cols = ", ".join(out)
+    return f"""
+        WITH c AS (SELECT {inner} FROM chunk)
+        SELECT {out_cols}, {lists}, _record,
+            ({derived}) AS _derived,
+            CASE WHEN account_id IS NULL THEN 'account_id'
+                 WHEN created_at IS NULL THEN 'created_at' END AS _missing
+        FROM c
+    """
+
+
+_ACCOUNT_CLEAN = {"account_id", "account_name", "display_name", "platform"}
+
+
+def _conform_accounts_sql(columns: list[str], platform: str, dataset: str) -> str:
+    sel: list[str] = []
+    for f in schema.ACCOUNTS:
+        n = f.name
+        if n == "dataset":
+            sel.append(f"'{dataset.replace(chr(39), chr(39) * 2)}' AS dataset")
+        elif n == "platform":
+            value = "lower(platform)" if "platform" in columns else "NULL"
+            sel.append(f"coalesce({value}, '{platform.replace(chr(39), chr(39) * 2)}') AS platform")
+        elif n not in columns:
+            sel.append(f"NULL AS {n}")
+        elif n in _ACCOUNT_CLEAN:
+            sel.append(f"nullif(trim(CAST({n} AS VARCHAR)), '') AS {n}")
+        elif n == "withheld_in":
+            sel.append(_sql_list(n))
+        else:
+            sel.append(n)
+    return f"SELECT {', '.join(sel)} FROM chunk WHERE nullif(trim(account_id), '') IS NOT NULL"
+
+
+class _Stager:
+    """Writes one table's rows into numbered Parquet parts in the staging directory."""
+
+    def __init__(self, directory: Path, prefix: str, arrow_schema: pa.Schema) -> None:
+        self.directory = directory
+        self.prefix = prefix
+        self.schema = arrow_schema
+        self.files: list[Path] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._rows = 0
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        if self._writer is None or self._rows >= _ROWS_PER_FILE:
+            self.close()
+            path = self.directory / f"{self.prefix}-{len(self.files):05d}.parquet"
+            self.files.append(path)
+            self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
+            self._rows = 0
+        self._writer.write_table(table.cast(self.schema), row_group_size=256_000)
+        self._rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def _cast_chunk(table: pa.Table) -> pa.Table:
+    """Give columns the canonical types where the reader left them loose (all-null columns)."""
+    fields = {f.name: f for f in schema.POSTS}
+    arrays, names = [], []
+    for name in table.column_names:
+        col = table.column(name)
+        target = fields.get(name)
+        if target is not None and col.type == pa.null():
+            col = pa.nulls(len(col), target.type)
+        arrays.append(col)
+        names.append(name)
+    return pa.table(arrays, names=names)
+
+
+def _quarantine_row(ingest_id: str, dataset: str, file: str, p: Problem) -> dict[str, object]:
+    raw = p.raw if p.raw is None or len(p.raw) <= _MAX_RAW else p.raw[:_MAX_RAW] + "…"
+    return {
+        "ingest_id": ingest_id,
+        "dataset": dataset,
+        "file": file,
+        "record": p.record,
+        "field": p.field,
+        "reason": p.reason,
+        "raw": raw,
+    }
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    table = con.sql(sql).to_arrow_table()
+    assert table is not None
+    return table
+
+
+def _where(reader: Reader, file: str, record: int) -> str:
+    return f"{file}:{record}" if reader.numbering == "line" else f"{file}, record {record}"
+
+
+def _read_file(
+    con: duckdb.DuckDBPyConnection,
+    reader: Reader,
+    res: FileResult,
+    dataset: str,
+    ingest_id: str,
+    posts: _Stager,
+    accounts: _Stager,
+    quarantine: list[dict[str, object]],
+    tick: Callable[[int], None],
+) -> None:
+    platform = reader.options.platform or reader.platform or "unknown"
+    file = str(reader.path)
+
+    def problem(p: Problem) -> None:
+        res.quarantined += 1
+        quarantine.append(_quarantine_row(ingest_id, dataset, file, p))
+        if len(res.problems) < 5:
+            where = _where(reader, file, p.record)
+            field_part = f"field {p.field!r}: " if p.field else ""
+            res.problems.append(f"{where}: {field_part}{p.reason}")
+
+    for chunk in reader.read():
+        for p in chunk.problems:
+            res.read += 1
+            problem(p)
+        if chunk.posts is not None and chunk.posts.num_rows:
+            tbl = _cast_chunk(chunk.posts)
+            if "_record" not in tbl.column_names:
+                raise RuntimeError(f"reader {reader.name} did not number its records")
+            con.register("chunk", tbl)
+            out = _arrow(con, _conform_sql(tbl.column_names, platform, dataset))
+            con.unregister("chunk")
+            res.read += out.num_rows
+            missing = out.column("_missing")
+            bad_mask = missing.is_valid()
+            n_bad = int(pa.compute.sum(bad_mask).as_py() or 0)
+            if n_bad:
+                bad = out.filter(bad_mask)
+                raws = bad.column("raw").to_pylist()
+                for rec, fld, raw in zip(
+                    bad.column("_record").to_pylist(),
+                    bad.column("_missing").to_pylist(),
+                    raws,
+                    strict=True,
+                ):
+                    problem(Problem(rec, fld, "required field is missing or empty", raw))
+                out = out.filter(pa.compute.invert(bad_mask))
+            res.derived_ids += int(pa.compute.sum(out.column("_derived")).as_py() or 0)
+            posts.write(out.select(schema.POSTS.names))
+            tick(out.num_rows + n_bad)
+        if chunk.accounts is not None and chunk.accounts.num_rows:
+            tbl = chunk.accounts
+            con.register("chunk", tbl)
+            sql = _conform_accounts_sql(tbl.column_names, platform, dataset)
+            acc = _arrow(con, sql)
+            con.unregister("chunk")
+            accounts.write(acc)
+
+
+def _files_sql(files: list[Path]) -> str:
+    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
+
+
+def run_ingest(
+    ws: Workspace,
+    readers: Iterable[Reader],
+    *,
+    dataset: str,
+    progress: Callable[[str, int], None] | None = None,
+) -> IngestResult:
+    """Read every file, then publish all of it in one step, or nothing at all."""
+    ingest_id = new_id("ingest")
+    started = datetime.now(UTC)
+    results: list[FileResult] = []
+    quarantine: list[dict[str, object]] = []
+    con = ws.connect(memory_limit=_ingest_memory_limit(ws), threads=None)
+    with ws.staging() as stage:
+        post_parts: list[tuple[FileResult, _Stager]] = []
+        account_parts: list[tuple[FileResult, _Stager]] = []
+        for i, reader in enumerate(readers):
+            res = FileResult(str(reader.path), reader.name, reader.label)
+            results.append(res)
+            posts = _Stager(stage, f"p{i:04d}", schema.POSTS)
+            accounts = _Stager(stage, f"a{i:04d}", schema.ACCOUNTS)
+
+            def tick(n: int, _path: str = str(reader.path)) -> None:
+                if progress is not None:
+                    progress(_path, n)
+
+            try:
+                _read_file(con, reader, res, dataset, ingest_id, posts, accounts, quarantine, tick)
+            finally:
+                posts.close()
+                accounts.close()
+            post_parts.append((res, posts))
+            account_parts.append((res, accounts))
+
+        moves = _dedupe_posts(con, ws, stage, dataset, post_parts, ingest_id)
+        moves.update(_dedupe_accounts(con, ws, stage, dataset, account_parts, ingest_id))
+        q = pa.Table.from_pylist(quarantine, schema=schema.QUARANTINE)
+        with ws.publish(moves) as cat:
+            cat.execute(
+                "INSERT INTO datasets SELECT ?, ?, NULL WHERE NOT EXISTS "
+                "(SELECT 1 FROM datasets WHERE name = ?)",
+                [dataset, started, dataset],
+            )
+            for res in results:
+                cat.execute(
+                    "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        f"{ingest_id}/{len(res.path)}:{res.path}",
+                        dataset,
+                        res.path,
+                        res.format,
+                        res.read,
+                        res.stored,
+                        res.duplicates,
+                        res.quarantined,
+                        res.accounts,
+                        res.derived_ids,
+                        started,
+                        datetime.now(UTC),
+                        [str(d.relative_to(ws.path)) for d in moves.values()],
+                    ],
+                )
+            if q.num_rows:
+                cat.register("q", q)
+                cat.execute("INSERT INTO quarantine SELECT * FROM q")
+                cat.unregister("q")
+    con.close()
+    return IngestResult(dataset, results)
+
+
+def _ingest_memory_limit(ws: Workspace) -> str:
+    # Ingest streams; a modest limit keeps the whole process under the 4 GB the issue sets,
+    # however large the workspace's analysis limit is.
+    return os.environ.get("TIDINGS_INGEST_MEMORY_LIMIT", "2GB")
+
+
+def _dedupe_posts(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    stage: Path,
+    dataset: str,
+    parts: list[tuple[FileResult, _Stager]],
+    ingest_id: str,
+) -> dict[Path, Path]:
+    """Drop posts already stored in the dataset, and repeats within this input (first wins).
+
+    The common case, nothing repeated, costs one scan of the id column and publishes the staged
+    files as they are; only when there are repeats is the staged data rewritten.
+    """
+    files = [f for _, s in parts for f in s.files]
+    if not files:
+        return {}
+    existing = ws.table_files("posts", datasets=[dataset])
+    staged = f"read_parquet({_files_sql(files)}, filename = true, file_row_number = true)"
+    exist_rel = (
+        f"(SELECT platform, post_id FROM read_parquet({_files_sql(existing)}))"
+        if existing
+        else "(SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS post_id WHERE false)"
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _keep AS
+        SELECT filename, file_row_number FROM (
+            SELECT s.filename, s.file_row_number, s.platform, s.post_id,
+                   row_number() OVER (PARTITION BY s.platform, s.post_id
+                                      ORDER BY s.filename, s.file_row_number) AS rn
+            FROM {staged} s
+            WHERE (s.platform, s.post_id) IN (
+                SELECT platform, post_id FROM {staged} GROUP BY ALL HAVING count(*) > 1
+                UNION ALL SELECT platform, post_id FROM {exist_rel})
+        ) d
+        WHERE rn = 1 AND (platform, post_id) NOT IN (SELECT platform, post_id FROM {exist_rel})
+        """
+    )
+    # Rows in _keep are the kept members of repeated ids; every other repeated row is dropped.
+    dup_counts = con.execute(
+        f"""SELECT s.filename, count(*) FROM {staged} s
+        WHERE (s.platform, s.post_id) IN (
+            SELECT platform, post_id FROM {staged} GROUP BY ALL HAVING count(*) > 1
+            UNION ALL SELECT platform, post_id FROM {exist_rel})
+          AND (s.filename, s.file_row_number) NOT IN (SELECT filename, file_row_number FROM _keep)
+        GROUP BY 1"""
+    ).fetchall()
+    dropped = {Path(f): int(n) for f, n in dup_counts}
+    moves: dict[Path, Path] = {}
+    dest = ws.path / "posts" / dataset
+    for res, stager in parts:
+        total = 0
+        for f in stager.files:
+            rows = pq.ParquetFile(f).metadata.num_rows
+            n_drop = dropped.get(f, 0)
+            res.duplicates += n_drop
+            total += rows - n_drop
+            if n_drop == rows:
+                continue
+            target = dest / f"{ingest_id}-{f.name}"
+            if n_drop:
+                kept = stage / f"kept-{f.name}"
+                path_lit = "'" + str(f).replace("'", "''") + "'"
+                con.execute(
+                    f"""COPY (
+                        SELECT * EXCLUDE (filename, file_row_number)
+                        FROM read_parquet({path_lit}, filename = true, file_row_number = true) s
+                        WHERE NOT ((s.platform, s.post_id) IN (
+                                SELECT platform, post_id FROM {staged} GROUP BY ALL
+                                HAVING count(*) > 1
+                                UNION ALL SELECT platform, post_id FROM {exist_rel})
+                            AND (s.filename, s.file_row_number) NOT IN (
+                                SELECT filename, file_row_number FROM _keep))
+                        ORDER BY s.file_row_number
+                    ) TO '{kept}' (FORMAT parquet, COMPRESSION zstd)"""
+                )
+                moves[kept] = target
+            else:
+                moves[f] = target
+        res.stored = total
+    return moves
+
+
+def _dedupe_accounts(
+    con: duckdb.DuckDBPyConnection,
+    ws: Workspace,
+    stage: Path,
+    dataset: str,
+    parts: list[tuple[FileResult, _Stager]],
+    ingest_id: str,
+) -> dict[Path, Path]:
+    """One row per (platform, account_id): the most recent profile seen, if not stored yet."""
+    files = [f for _, s in parts for f in s.files]
+    if not files:
+        return {}
+    existing = ws.table_files("accounts", datasets=[dataset])
+    exist_filter = (
+        f"WHERE (platform, account_id) NOT IN "
+        f"(SELECT platform, account_id FROM read_parquet({_files_sql(existing)}))"
+        if existing
+        else ""
+    )
+    out = stage / f"accounts-{ingest_id}.parquet"
+    con.execute(
+        f"""COPY (
+            SELECT * EXCLUDE (rn, filename) FROM (
+                SELECT *, row_number() OVER (PARTITION BY platform, account_id
+                    ORDER BY statuses DESC NULLS LAST, filename DESC) AS rn
+                FROM read_parquet({_files_sql(files)}, filename = true)
+            ) {exist_filter} {"AND" if exist_filter else "WHERE"} rn = 1
+        ) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"""
+    )
+    per_file = con.execute(
+        f"""SELECT filename, count(DISTINCT (platform, account_id))
+        FROM read_parquet({_files_sql(files)}, filename = true) GROUP BY 1"""
+    ).fetchall()
+    counts = {Path(f): int(n) for f, n in per_file}
+    for res, stager in parts:
+        res.accounts = sum(counts.get(f, 0) for f in stager.files)
+    n = pq.ParquetFile(out).metadata.num_rows
+    if n == 0:
+        return {}
+    return {out: ws.path / "accounts" / dataset / out.name}
+
+
+def check_input(path: Path) -> None:
+    """Stop before reading when the path cannot be an input at all."""
+    if not path.exists():
+        raise InputError(str(path), "no such file")
+    if path.is_dir():
+        raise InputError(str(path), "is a directory; name the files to ingest")
+    if path.stat().st_size == 0:
+        raise InputError(str(path), "the file is empty; nothing to ingest")

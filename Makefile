@@ -22,7 +22,7 @@ system-deps:
 	@sh scripts/system-deps.sh
 
 demo: setup
-	$(BIN)/tidings demo --workspace $(DEMO_DIR) --posts $(DEMO_POSTS) $(if $(filter 0,$(DEMO_SERVE)),,--serve)
+	$(BIN)/tidings demo --workspace $(DEMO_DIR) --posts $(DEMO_POSTS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -22,8 +22,9 @@ from ._version import __version__
 from .errors import TidingsError
 from .workspace import Workspace
 
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# soft_wrap: a message stays one line however narrow the terminal, so it can be grepped.
+console = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -1,3 +1,12 @@
 """Imports every reader module so that each registers itself, in ``auto``'s order of trying."""
 
 from __future__ import annotations
+
+from . import register_reader
+from .coortweet import CoorTweetReader
+from .table import CsvReader, ParquetReader
+
+# Specific formats first; the generic tables last, as they accept any CSV or Parquet.
+register_reader(CoorTweetReader, aliases=("csv",))
+register_reader(ParquetReader, aliases=("parquet",))
+register_reader(CsvReader, aliases=("csv",))

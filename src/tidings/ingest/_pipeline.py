@@ -404,7 +404,7 @@ def _dedupe_posts(
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _keep AS
-        SELECT filename, file_row_number FROM (
+        SELECT filename, file_row_number, platform, post_id FROM (
             SELECT s.filename, s.file_row_number, s.platform, s.post_id,
                    row_number() OVER (PARTITION BY s.platform, s.post_id
                                       ORDER BY s.filename, s.file_row_number) AS rn
@@ -426,6 +426,7 @@ def _dedupe_posts(
         GROUP BY 1"""
     ).fetchall()
     dropped = {Path(f): int(n) for f, n in dup_counts}
+    merged = _merge_repeats(con, staged, parts)
     moves: dict[Path, Path] = {}
     dest = ws.path / "posts" / dataset
     for res, stager in parts:
@@ -438,13 +439,16 @@ def _dedupe_posts(
             if n_drop == rows:
                 continue
             target = dest / f"{ingest_id}-{f.name}"
-            if n_drop:
+            if n_drop or str(f) in merged:
                 kept = stage / f"kept-{f.name}"
                 path_lit = "'" + str(f).replace("'", "''") + "'"
+                lists = ", ".join(f"coalesce(m.{n}, s.{n}) AS {n}" for n in _LIST_FIELDS)
                 con.execute(
                     f"""COPY (
-                        SELECT * EXCLUDE (filename, file_row_number)
+                        SELECT s.* EXCLUDE (filename, file_row_number) REPLACE ({lists})
                         FROM read_parquet({path_lit}, filename = true, file_row_number = true) s
+                        LEFT JOIN _merged m
+                          ON m.filename = s.filename AND m.file_row_number = s.file_row_number
                         WHERE NOT ((s.platform, s.post_id) IN (
                                 SELECT platform, post_id FROM {staged} GROUP BY ALL
                                 HAVING count(*) > 1
@@ -459,6 +463,46 @@ def _dedupe_posts(
                 moves[f] = target
         res.stored = total
     return moves
+
+
+def _merge_repeats(
+    con: duckdb.DuckDBPyConnection, staged: str, parts: list[tuple[FileResult, _Stager]]
+) -> set[str]:
+    """Give each kept post the union of the lists of its repeats *within the same input file*.
+
+    Long tables (CooRTweet's german_elections: one row per post x shared object) repeat a post
+    once per URL or hashtag; keeping only the first row would silently lose the others. Scalars
+    stay those of the first row; a repeat in another file, or of a post already stored, is only
+    a duplicate. Fills temp table ``_merged`` and returns the staged files whose rows it changes.
+    """
+    sources = pa.table(
+        {
+            "filename": [str(f) for _, st in parts for f in st.files],
+            "src": [i for i, (_, st) in enumerate(parts) for _ in st.files],
+        }
+    )
+    con.register("_sources", sources)
+    gathered = ", ".join(
+        f"flatten(list({n} ORDER BY s.filename, s.file_row_number)) AS {n}" for n in _LIST_FIELDS
+    )
+    # First-seen order, each value once (list_distinct does not keep order).
+    uniq = ", ".join(f"list_filter({n}, lambda x, i: list_position({n}, x) = i) AS {n}"
+                     for n in _LIST_FIELDS)  # fmt: skip
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _merged AS
+        SELECT k.filename, k.file_row_number, {uniq}
+        FROM (
+            SELECT src.src, s.platform, s.post_id, {gathered}
+            FROM {staged} s JOIN _sources src ON src.filename = s.filename
+            WHERE (s.platform, s.post_id) IN (SELECT platform, post_id FROM _keep)
+            GROUP BY ALL HAVING count(*) > 1
+        ) g
+        JOIN _keep k ON k.platform = g.platform AND k.post_id = g.post_id
+        JOIN _sources ks ON ks.filename = k.filename AND ks.src = g.src"""
+    )
+    con.unregister("_sources")
+    rows = con.execute("SELECT DISTINCT filename FROM _merged").fetchall()
+    return {str(r[0]) for r in rows}
 
 
 def _dedupe_accounts(

@@ -1,0 +1,712 @@
+"""Generic tables: CSV and Parquet whose columns are the canonical fields, or mapped to them.
+
+Most collections that are not raw API output arrive as a table someone exported: a Kaggle CSV, a
+pandas dump, a research group's Parquet. Positional parsers break on them (an extra index column,
+a reordered export), so columns are matched by *name*: a column called ``created_at`` is the
+canonical ``created_at``, and ``--map created_at=time`` says which column holds it otherwise.
+
+What is checked, and where it goes:
+
+- a required column (``account_id``, ``created_at``) that is neither present nor mapped stops the
+  ingest before anything is read, naming the column, the ``--map`` to use and the file's columns;
+- a value that cannot be read as its field's type (a date nobody can parse, a latitude that is not
+  a number, a negative follower count, a ``kind`` that is not post/repost/reply/quote) sends that
+  row to quarantine with the field, the column and the value; the rest of the file is stored;
+- a row with invalid UTF-8 bytes, or with more or fewer cells than the header, is quarantined too.
+
+Speed comes from never touching a row in Python on the common path: the file is cut into large
+blocks at record boundaries, each block is parsed by Arrow's multi-threaded CSV parser, and every
+conversion (timestamps, lists, numbers, the ``raw`` JSON) is one DuckDB SQL statement over the
+block. Only a block that Arrow refuses (bad bytes, a ragged row, blank lines that would throw the
+line numbers off) is re-read with the ``csv`` module, to find exactly which rows are at fault.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zoneinfo
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, ClassVar, Literal
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .. import schema
+from ..errors import InputError
+from ._base import Chunk, Problem, Reader, ReadOptions
+
+__all__ = ["ACCOUNT_FIELDS", "FIELDS", "CsvReader", "ParquetReader", "TableReader"]
+
+ACCOUNT_FIELDS = (
+    "display_name",
+    "description",
+    "location",
+    "followers",
+    "following",
+    "statuses",
+    "account_created_at",
+)
+"""Profile fields a table may carry beside each post; with any of them, accounts are written."""
+
+FIELDS = (*(n for n in schema.POSTS.names if n != "dataset"), *ACCOUNT_FIELDS)
+"""Every field a table column can be mapped to."""
+
+_REQUIRED = ("account_id", "created_at")
+_LISTS = ("urls", "hashtags", "mentions", "media", "withheld_in")
+_TIMES = ("created_at", "account_created_at")
+_COUNTS = ("followers", "following", "statuses")
+_DEGREES = {"lat": 90, "lon": 180}
+
+_BLOCK = 32 << 20
+"""Bytes of CSV parsed at once: large enough for Arrow's threads to pay off, small enough that a
+block and its converted forms stay in the low hundreds of MB."""
+_MAX_CARRY = 8 * _BLOCK
+_BATCH = 250_000
+"""Rows per Parquet batch."""
+
+# Naive and zoned formats tried after ISO 8601 and epoch numbers, in this order. Month-first is
+# the US/Excel habit of the exports seen so far (Fifth Tribe's ``1/6/2015 21:07``).
+_NAIVE_FORMATS = (
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%Y-%m-%d %H.%M.%S",
+)
+_ZONED_FORMATS = (
+    "%a %b %d %H:%M:%S %z %Y",  # Twitter API v1.1 created_at
+    "%a, %d %b %Y %H:%M:%S %z",  # RFC 2822 (mail, RSS)
+    "%Y-%m-%d %H:%M:%S %z",
+)
+
+_KINDS = {
+    "post": "post",
+    "original": "post",
+    "tweet": "post",
+    "status": "post",
+    "repost": "repost",
+    "retweet": "repost",
+    "retweeted": "repost",
+    "rt": "repost",
+    "r": "repost",
+    "share": "repost",
+    "forward": "repost",
+    "reply": "reply",
+    "replied_to": "reply",
+    "quote": "quote",
+    "quoted": "quote",
+    "q": "quote",
+}
+"""Spellings of post kinds in the wild (IRA's ``post_type`` R/Q, twarc's ``retweeted``...)."""
+
+_LANGUAGES = {
+    "afrikaans": "af", "albanian": "sq", "amharic": "am", "arabic": "ar", "armenian": "hy",
+    "azerbaijani": "az", "basque": "eu", "belarusian": "be", "bengali": "bn", "bosnian": "bs",
+    "bulgarian": "bg", "burmese": "my", "catalan": "ca", "chinese": "zh", "croatian": "hr",
+    "czech": "cs", "danish": "da", "dutch": "nl", "english": "en", "estonian": "et",
+    "farsi": "fa", "farsi (persian)": "fa", "persian": "fa", "finnish": "fi", "french": "fr",
+    "georgian": "ka", "german": "de", "greek": "el", "gujarati": "gu", "haitian": "ht",
+    "hausa": "ha", "hebrew": "he", "hindi": "hi", "hungarian": "hu", "icelandic": "is",
+    "indonesian": "id", "irish": "ga", "italian": "it", "japanese": "ja", "kannada": "kn",
+    "kazakh": "kk", "khmer": "km", "korean": "ko", "kurdish": "ku", "kyrgyz": "ky", "lao": "lo",
+    "latvian": "lv", "lithuanian": "lt", "macedonian": "mk", "malay": "ms", "malayalam": "ml",
+    "maltese": "mt", "marathi": "mr", "mongolian": "mn", "nepali": "ne", "norwegian": "no",
+    "pashto": "ps", "pushto": "ps", "polish": "pl", "portuguese": "pt", "punjabi": "pa",
+    "romanian": "ro", "russian": "ru", "serbian": "sr", "sindhi": "sd", "sinhala": "si",
+    "slovak": "sk", "slovenian": "sl", "somali": "so", "spanish": "es", "swahili": "sw",
+    "swedish": "sv", "tagalog": "tl", "tagalog (filipino)": "tl", "filipino": "tl",
+    "tajik": "tg", "tamil": "ta", "telugu": "te", "thai": "th", "tibetan": "bo",
+    "turkish": "tr", "turkmen": "tk", "ukrainian": "uk", "urdu": "ur", "uyghur": "ug",
+    "uzbek": "uz", "vietnamese": "vi", "welsh": "cy", "yiddish": "yi", "yoruba": "yo",
+    "language undefined": "und", "undefined": "und", "unknown": "und",
+}  # fmt: skip
+"""Language names as exports spell them (IRA, CrowdTangle) -> ISO 639-1 codes; others kept."""
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A file column feeding a canonical field."""
+
+    column: str
+    type: pa.DataType
+
+    @property
+    def is_text(self) -> bool:
+        return bool(pa.types.is_string(self.type) or pa.types.is_large_string(self.type))
+
+
+def _resolve(
+    file: str,
+    columns: Sequence[str],
+    column_map: Mapping[str, str],
+    defaults: Mapping[str, str],
+    *,
+    line: int | None,
+) -> dict[str, str]:
+    """Canonical field -> file column: ``--map`` first, then the reader's defaults, then names.
+
+    Raises before anything is read when a mapping names an unknown field or column, or when a
+    required field has no column.
+    """
+    listing = ", ".join(columns)
+    for fld, col in column_map.items():
+        if fld not in FIELDS:
+            raise InputError(
+                file,
+                f"--map names unknown field {fld!r}",
+                field=fld,
+                hint="fields: " + ", ".join(FIELDS),
+            )
+        if col not in columns:
+            raise InputError(
+                file,
+                f"--map {fld}={col}: the file has no column {col!r}",
+                line=line,
+                field=fld,
+                hint=f"its columns: {listing}",
+            )
+    mapped_columns = set(column_map.values())
+    out: dict[str, str] = {}
+    for fld in FIELDS:
+        if fld in column_map:
+            out[fld] = column_map[fld]
+        elif fld in defaults and defaults[fld] in columns and defaults[fld] not in mapped_columns:
+            out[fld] = defaults[fld]
+        elif fld in columns and fld not in defaults:
+            out[fld] = fld
+    for fld in _REQUIRED:
+        if fld not in out:
+            guess = _guess(fld, columns)
+            example = f"--map {fld}={guess}" if guess else f"--map {fld}=COLUMN"
+            raise InputError(
+                file,
+                f"missing required column {fld!r}",
+                line=line,
+                field=fld,
+                hint=f"name the column that holds it with {example}; the file's columns: {listing}",
+            )
+    return out
+
+
+def _guess(fld: str, columns: Sequence[str]) -> str | None:
+    """A column that probably holds ``fld``, to make the hint concrete."""
+    words = {
+        "account_id": ("user_id", "author_id", "account", "user", "username", "author"),
+        "created_at": ("timestamp", "time", "date", "publish_date", "created"),
+    }[fld]
+    lowered = {c.lower(): c for c in columns}
+    for w in words:
+        if w in lowered:
+            return lowered[w]
+    for c in columns:
+        if any(w in c.lower() for w in words):
+            return c
+    return None
+
+
+def _time_sql(src: str, source: _Source) -> str:
+    """SQL turning a column into TIMESTAMPTZ; NULL where it cannot (the caller quarantines).
+
+    Naive values are read in the session time zone, which the reader sets to ``--timezone``.
+    """
+    t = source.type
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return f"CAST({src} AS TIMESTAMPTZ)"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return _epoch_sql(f"CAST({src} AS DOUBLE)")
+    s = f"trim(CAST({src} AS VARCHAR))"
+    naive = ", ".join(_lit(f) for f in _NAIVE_FORMATS)
+    zoned = ", ".join(_lit(f) for f in _ZONED_FORMATS)
+    epoch = _epoch_sql(f"CAST({s} AS DOUBLE)")
+    # COALESCE evaluates each argument only for rows still NULL, so ISO input pays for one cast.
+    return (
+        f"coalesce(try_cast({s} AS TIMESTAMPTZ), "
+        f"CASE WHEN regexp_full_match({s}, '-?[0-9]{{1,14}}([.][0-9]+)?') THEN {epoch} END, "
+        f"CAST(try_strptime({s}, [{naive}]) AS TIMESTAMPTZ), "
+        f"try_strptime({s}, [{zoned}]))"
+    )
+
+
+def _epoch_sql(x: str) -> str:
+    # Seconds until 1e11 (year 5138); beyond that, milliseconds up to 1e14; larger is not a time.
+    return (
+        f"CASE WHEN abs({x}) < 1e11 THEN to_timestamp({x}) "
+        f"WHEN abs({x}) < 1e14 THEN to_timestamp({x} / 1000) END"
+    )
+
+
+def _list_sql(src: str, source: _Source) -> str:
+    if pa.types.is_list(source.type) or pa.types.is_large_list(source.type):
+        return f"CAST({src} AS VARCHAR[])"
+    s = f"trim(CAST({src} AS VARCHAR))"
+    return (
+        f"CASE WHEN {s} = '' THEN NULL "
+        f"WHEN starts_with({s}, '[') THEN CASE WHEN json_valid({s}) AND "
+        f"json_type(CAST({s} AS JSON)) = 'ARRAY' THEN from_json({s}, '[\"VARCHAR\"]') END "
+        f"ELSE string_split({s}, ' ') END"
+    )
+
+
+def _map_sql(mapping: Mapping[str, str], key: str) -> str:
+    pairs = ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in mapping.items())
+    return f"MAP {{{pairs}}}[{key}]"
+
+
+@dataclass
+class _Plan:
+    """The SQL of one file's conversion, built once from its header."""
+
+    sql: str
+    accounts_sql: str | None
+    fields: dict[str, str]
+
+
+def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]) -> _Plan:
+    """Build the per-block conversion: canonical values, the first bad field and its value."""
+    inner: list[str] = []
+    checks: list[tuple[str, str]] = []  # (field, SQL true when the value is bad)
+    for fld, source in sources.items():
+        src = _q(source.column)
+        text = f"CAST({src} AS VARCHAR)"
+        given = f"(s_{fld} IS NOT NULL AND s_{fld} <> '')"
+        if fld in _TIMES:
+            value = _time_sql(src, source)
+            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
+        elif fld in _LISTS:
+            value = _list_sql(src, source)
+            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
+        elif fld in _DEGREES:
+            value = f"try_cast({src} AS DOUBLE)"
+            limit = _DEGREES[fld]
+            checks.append((fld, f"{given} AND (v_{fld} IS NULL OR abs(v_{fld}) > {limit})"))
+        elif fld in _COUNTS:
+            value = (
+                f"coalesce(try_cast({src} AS BIGINT), CASE WHEN try_cast({src} AS DOUBLE) = "
+                f"round(try_cast({src} AS DOUBLE)) THEN CAST(try_cast({src} AS DOUBLE) AS BIGINT)"
+                " END)"
+            )
+            checks.append((fld, f"{given} AND (v_{fld} IS NULL OR v_{fld} < 0)"))
+        elif fld == "kind":
+            value = _map_sql(_KINDS, f"lower(trim({text}))")
+            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
+        elif fld == "lang":
+            low = f"lower(trim({text}))"
+            value = f"nullif(coalesce({_map_sql(_LANGUAGES, low)}, trim({text})), '')"
+        else:
+            value = text
+        inner.append(f"{value} AS v_{fld}")
+        if any(f == fld for f, _ in checks):
+            inner.append(f"trim({text}) AS s_{fld}")
+    if "raw" not in sources:
+        pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in all_columns)
+        inner.append(f"CAST(json_object({pairs}) AS VARCHAR) AS v_raw")
+    bad = " ".join(f"WHEN {cond} THEN {_lit(fld)}" for fld, cond in checks)
+    bad_value = " ".join(f"WHEN {cond} THEN s_{fld}" for fld, cond in checks)
+    post_fields = [f for f in schema.POSTS.names if f in sources or f == "raw"]
+    out = [f"v_{f} AS {f}" for f in post_fields]
+    out += [f"v_{f} AS {f}" for f in ACCOUNT_FIELDS if f in sources]
+    sql = (
+        f"SELECT {', '.join(out)}, _record, "
+        f"{f'CASE {bad} END' if checks else 'NULL'} AS _bad, "
+        f"{f'CASE {bad_value} END' if checks else 'NULL'} AS _bad_value "
+        f"FROM (SELECT {', '.join(inner)}, _record FROM block)"
+    )
+    accounts_sql = None
+    if any(f in sources for f in ACCOUNT_FIELDS):
+        cols = ["account_id"]
+        for f in ("account_name", "platform", *ACCOUNT_FIELDS):
+            if f in sources:
+                cols.append(f"{f} AS created_at" if f == "account_created_at" else f)
+        order = "statuses DESC NULLS LAST" if "statuses" in sources else "_record DESC"
+        # One row per account and block (the latest profile), so a 10M-row file does not stage
+        # 10M account rows for the pipeline to de-duplicate.
+        accounts_sql = (
+            f"SELECT DISTINCT ON (account_id) {', '.join(cols)} FROM good "
+            f"WHERE account_id IS NOT NULL ORDER BY account_id, {order}"
+        )
+    return _Plan(sql, accounts_sql, dict((f, s.column) for f, s in sources.items()))
+
+
+def _reason(fld: str, column: str, value: str | None) -> str:
+    shown = repr(value if value is None or len(value) <= 80 else value[:80] + "…")
+    where = f"in column {column!r}"
+    if fld in _TIMES:
+        return (
+            f"unparseable date {shown} {where} (ISO 8601, epoch seconds, M/D/YYYY H:MM "
+            "and similar are understood)"
+        )
+    if fld in _LISTS:
+        return f"not a JSON array {shown} {where} (lists are JSON arrays or space-separated)"
+    if fld in _DEGREES:
+        return f"not a {'latitude' if fld == 'lat' else 'longitude'} {shown} {where}"
+    if fld in _COUNTS:
+        return f"not a count (a whole number ≥ 0) {shown} {where}"
+    if fld == "kind":
+        return f"unknown kind {shown} {where} (post, repost, reply or quote; R/RT/Q understood)"
+    return f"bad value {shown} {where}"
+
+
+class TableReader(Reader):
+    """Shared conversion of tables, whatever the container (CSV, Parquet)."""
+
+    defaults: ClassVar[Mapping[str, str]] = {}
+    """Field -> column used when the user did not ``--map`` the field (CooRTweet's names)."""
+
+    def __init__(self, path: Path, options: ReadOptions) -> None:
+        super().__init__(path, options)
+        try:
+            zoneinfo.ZoneInfo(options.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise InputError(
+                str(path),
+                f"unknown time zone {options.timezone!r}",
+                hint="use an IANA name such as UTC or Asia/Baghdad",
+            ) from None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._plan: _Plan | None = None
+
+    def _prepare(self, columns: Mapping[str, pa.DataType], header_line: int | None) -> _Plan:
+        fields = _resolve(
+            str(self.path), list(columns), self.options.column_map, self.defaults, line=header_line
+        )
+        sources = {f: _Source(c, columns[c]) for f, c in fields.items()}
+        con = duckdb.connect(
+            config={"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True}
+        )
+        con.execute(f"SET TimeZone = {_lit(self.options.timezone)}")
+        self._con = con
+        self._plan = _plan(sources, columns)
+        return self._plan
+
+    def _convert(self, block: pa.Table) -> Chunk:
+        """One block of source rows (plus ``_record``) -> canonical chunk and problems."""
+        assert self._con is not None and self._plan is not None
+        con, plan = self._con, self._plan
+        con.register("block", block)
+        out = con.sql(plan.sql).to_arrow_table()
+        con.unregister("block")
+        bad_mask = out.column("_bad").is_valid()
+        problems: list[Problem] = []
+        if pc.any(bad_mask).as_py():
+            bad = out.filter(bad_mask)
+            for rec, fld, value, raw in zip(
+                bad.column("_record").to_pylist(),
+                bad.column("_bad").to_pylist(),
+                bad.column("_bad_value").to_pylist(),
+                bad.column("raw").to_pylist(),
+                strict=True,
+            ):
+                problems.append(Problem(rec, fld, _reason(fld, plan.fields[fld], value), raw))
+            out = out.filter(pc.invert(bad_mask))
+        out = out.drop_columns(["_bad", "_bad_value"])
+        if "created_at" in out.column_names:
+            i = out.column_names.index("created_at")
+            out = out.set_column(i, "created_at", out.column(i).cast(pa.timestamp("us", tz="UTC")))
+        accounts = None
+        if plan.accounts_sql is not None and out.num_rows:
+            con.register("good", out)
+            accounts = con.sql(plan.accounts_sql).to_arrow_table()
+            con.unregister("good")
+            accounts = _utc(accounts, "created_at")
+        posts = out.drop_columns([f for f in ACCOUNT_FIELDS if f in out.column_names])
+        return Chunk(posts=posts, accounts=accounts, problems=problems)
+
+    def _close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+
+def _utc(table: pa.Table, name: str) -> pa.Table:
+    if name not in table.column_names:
+        return table
+    i = table.column_names.index(name)
+    return table.set_column(i, name, table.column(i).cast(pa.timestamp("us", tz="UTC")))
+
+
+# -- CSV -----------------------------------------------------------------------------------------
+
+
+def _looks_binary(head: bytes) -> bool:
+    return b"\x00" in head[:4096]
+
+
+def _boundary(buf: bytes, *, final: bool) -> int:
+    """Offset just past the last record boundary in ``buf`` (0 if none yet).
+
+    A newline ends a record when the quotes before it are balanced: RFC 4180 writers double every
+    quote inside a quoted field, so parity is exact for their files.
+    """
+    if final:
+        return len(buf)
+    quotes = buf.count(b'"')
+    pos = len(buf)
+    after = 0
+    while True:
+        nl = buf.rfind(b"\n", 0, pos)
+        if nl < 0:
+            return 0
+        after += buf.count(b'"', nl, pos)
+        if (quotes - after) % 2 == 0:
+            return nl + 1
+        pos = nl
+
+
+def _first_boundary(buf: bytes) -> int:
+    """Offset just past the first record boundary in ``buf`` (0 if none)."""
+    nl = -1
+    while True:
+        nl = buf.find(b"\n", nl + 1)
+        if nl < 0:
+            return 0
+        if buf.count(b'"', 0, nl) % 2 == 0:
+            return nl + 1
+
+
+def _blocks(fh: BinaryIO, first: bytes) -> Iterator[bytes]:
+    """Cut the stream into blocks of whole records."""
+    carry = first
+    while True:
+        data = fh.read(_BLOCK)
+        buf = carry + data if carry else data
+        if not buf:
+            return
+        cut = _boundary(buf, final=not data)
+        if cut == 0 and len(buf) > _MAX_CARRY:
+            # Unbalanced quotes (a stray '"' in an unquoted field): fall back to the last newline
+            # rather than buffer the rest of the file; the parser then reports the rows it
+            # cannot split as ragged, with their lines.
+            cut = buf.rfind(b"\n") + 1
+        if cut == 0:
+            carry = buf
+            continue
+        yield buf[:cut]
+        carry = buf[cut:]
+        if not data:
+            if carry:
+                yield carry
+            return
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _has_surrogates(value: str) -> bool:
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+class CsvReader(TableReader):
+    """Any CSV (or TSV) with a header row; columns named after the canonical fields or mapped."""
+
+    name: ClassVar[str] = "generic-csv"
+    label: ClassVar[str] = "generic CSV"
+    numbering: ClassVar[Literal["line", "record"]] = "line"
+
+    @classmethod
+    def sniff(cls, path: Path, head: bytes) -> bool:
+        # Tried last under `auto`: any text file. A JSON file nobody else claimed gets a clear
+        # "looks like JSON" from read() instead of a parse error.
+        return bool(head) and not _looks_binary(head)
+
+    def _header(self, fh: BinaryIO) -> tuple[list[str], str, int, bytes]:
+        """Column names, delimiter, lines the header spans, and the bytes read past it."""
+        file = str(self.path)
+        head = fh.read(1 << 16)
+        while True:
+            cut = _first_boundary(head)
+            more = b"" if cut else fh.read(1 << 16)
+            if cut or not more:
+                break
+            head += more
+        cut = cut or len(head)
+        raw, rest = head[:cut], head[cut:]
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(file, f"the header is not UTF-8 text ({exc.reason})", line=1) from None
+        stripped = text.strip()
+        if not stripped:
+            raise InputError(file, "the first line is blank; a CSV needs a header row", line=1)
+        if stripped[0] in "{[":
+            raise InputError(
+                file,
+                "looks like JSON, not CSV",
+                line=1,
+                hint="use --format auto, or twitter / telegram for those exports",
+            )
+        delimiter = _delimiter(text)
+        names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        columns: list[str] = []
+        for i, n in enumerate(names):
+            n = n.strip() or f"column{i + 1}"
+            if n in columns:
+                raise InputError(file, f"column {n!r} appears twice in the header", line=1, field=n)
+            columns.append(n)
+        return columns, delimiter, raw.count(b"\n") or 1, rest
+
+    def read(self) -> Iterator[Chunk]:
+        with self.path.open("rb") as fh:
+            columns, delimiter, header_lines, rest = self._header(fh)
+            types = dict.fromkeys(columns, pa.string())
+            self._prepare(types, header_lines)
+            line = header_lines + 1
+            try:
+                for block in _blocks(fh, rest):
+                    yield from self._block(block, line, columns, delimiter)
+                    line += block.count(b"\n")
+            finally:
+                self._close()
+
+    def _block(
+        self, block: bytes, line: int, columns: list[str], delimiter: str
+    ) -> Iterator[Chunk]:
+        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        table = self._parse(block, columns, delimiter)
+        if table is not None:
+            records = _line_numbers(table, line, lines)
+            if records is not None:
+                table = table.append_column("_record", records)
+                for start in range(0, table.num_rows, _BATCH * 2):
+                    yield self._convert(table.slice(start, _BATCH * 2))
+                return
+        yield from self._slow_block(block, line, columns, delimiter)
+
+    def _parse(self, block: bytes, columns: list[str], delimiter: str) -> pa.Table | None:
+        try:
+            return pacsv.read_csv(
+                io.BytesIO(block),
+                read_options=pacsv.ReadOptions(
+                    column_names=columns, block_size=4 << 20, use_threads=True
+                ),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(columns, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+        except pa.ArrowInvalid:
+            # Invalid UTF-8 or a ragged row somewhere in the block: find it row by row.
+            return None
+
+    def _slow_block(
+        self, block: bytes, line: int, columns: list[str], delimiter: str
+    ) -> Iterator[Chunk]:
+        """Parse a block Arrow refused with the csv module, quarantining exactly the bad rows."""
+        text = block.decode("utf-8", errors="surrogateescape")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows: list[list[str]] = []
+        records: list[int] = []
+        problems: list[Problem] = []
+        fields = {c: f for f, c in (self._plan.fields if self._plan else {}).items()}
+        end = 0
+        for rec in reader:
+            start, end = line + end, reader.line_num
+            if not rec:
+                continue
+            shown = (
+                delimiter.join(rec).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            )
+            if len(rec) != len(columns):
+                reason = f"expected {len(columns)} cells as in the header, found {len(rec)}"
+                problems.append(Problem(start, None, reason, shown))
+                continue
+            bad = [c for c, v in zip(columns, rec, strict=True) if _has_surrogates(v)]
+            if bad:
+                reason = f"invalid UTF-8 bytes in column {bad[0]!r}"
+                problems.append(Problem(start, fields.get(bad[0], bad[0]), reason, shown))
+                continue
+            rows.append(rec)
+            records.append(start)
+        if problems:
+            yield Chunk(problems=problems)
+        for s in range(0, len(rows), _BATCH):
+            part = rows[s : s + _BATCH]
+            arrays = [pa.array([r[i] for r in part], pa.string()) for i in range(len(columns))]
+            table = pa.table([*arrays, pa.array(records[s : s + _BATCH], pa.int64())],
+                             names=[*columns, "_record"])  # fmt: skip
+            yield self._convert(table)
+
+
+def _line_numbers(table: pa.Table, first: int, lines: int) -> pa.Array | None:
+    """Line of each row, or None when they cannot be told from the block (blank lines)."""
+    n = table.num_rows
+    if n == lines:
+        return pa.array(range(first, first + n), pa.int64())
+    # Quoted fields with newlines: each row spans 1 + its newlines.
+    spans = None
+    for col in table.columns:
+        count = pc.count_substring(col, "\n")
+        spans = count if spans is None else pc.add(spans, count)
+    if spans is None:
+        return None
+    extra = pc.cast(spans, pa.int64())
+    if n + int(pc.sum(extra).as_py() or 0) != lines:
+        return None
+    steps = np.ones(n, dtype=np.int64) + extra.to_numpy(zero_copy_only=False)
+    starts = np.concatenate(([0], np.cumsum(steps)[:-1])) + first
+    return pa.array(starts, pa.int64())
+
+
+# -- Parquet -------------------------------------------------------------------------------------
+
+
+class ParquetReader(TableReader):
+    """A Parquet file with columns named after the canonical fields or mapped; typed columns
+    (timestamps, lists, numbers) are taken as they are."""
+
+    name: ClassVar[str] = "generic-parquet"
+    label: ClassVar[str] = "generic Parquet"
+    numbering: ClassVar[Literal["line", "record"]] = "record"
+
+    @classmethod
+    def sniff(cls, path: Path, head: bytes) -> bool:
+        return head[:4] == b"PAR1"
+
+    def read(self) -> Iterator[Chunk]:
+        try:
+            pf = pq.ParquetFile(self.path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise InputError(str(self.path), f"not a readable Parquet file ({exc})") from None
+        arrow_schema = pf.schema_arrow
+        self._prepare({f.name: f.type for f in arrow_schema}, None)
+        record = 1
+        try:
+            for batch in pf.iter_batches(batch_size=_BATCH):
+                n = batch.num_rows
+                table = pa.Table.from_batches([batch]).append_column(
+                    "_record", pa.array(range(record, record + n), pa.int64())
+                )
+                record += n
+                yield self._convert(table)
+        finally:
+            self._close()

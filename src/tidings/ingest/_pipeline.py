@@ -93,6 +93,19 @@ def _sql_list(name: str) -> str:
     return f"CASE WHEN {name} IS NULL THEN [] ELSE {cleaned} END AS {name}"
 
 
+def _clean_text(name: str) -> str:
+    """SQL for a string trimmed of spaces, NULL when empty.
+
+    trim() copies every string, so only strings that start or end with a space are trimmed:
+    the same result at about half the cost on text columns.
+    """
+    v = f"CAST({name} AS VARCHAR)"
+    return (
+        f"CASE WHEN {v} = '' THEN NULL WHEN starts_with({v}, ' ') OR ends_with({v}, ' ') "
+        f"THEN nullif(trim({v}), '') ELSE {v} END"
+    )
+
+
 def _conform_sql(columns: list[str], platform: str, dataset: str) -> str:
     """SQL that turns a chunk into exact canonical posts plus ``_record``, ``_derived`` and
     ``_missing`` (the first required field that is absent)."""
@@ -102,7 +115,7 @@ def _conform_sql(columns: list[str], platform: str, dataset: str) -> str:
         if name not in columns:
             value = "NULL"
         elif name in _ID_FIELDS or pa.types.is_string(f.type):
-            value = f"nullif(trim(CAST({name} AS VARCHAR)), '')"
+            value = _clean_text(name)
         else:
             value = name
         sel.append(f"{value} AS {name}")

@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import queue
+import threading
 import zoneinfo
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, ClassVar, Literal
@@ -279,6 +282,11 @@ class _Plan:
     sql: str
     accounts_sql: str | None
     fields: dict[str, str]
+    """Field -> source column."""
+    order: list[str]
+    """Output fields, in canonical order."""
+    passthrough: list[str]
+    """Fields copied from their column unchanged (text, ids)."""
 
 
 def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]) -> _Plan:
@@ -313,24 +321,30 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
             low = f"lower(trim({text}))"
             value = f"nullif(coalesce({_map_sql(_LANGUAGES, low)}, trim({text})), '')"
         else:
-            value = text
+            continue  # taken from the block as it is, without a round trip through DuckDB
         inner.append(f"{value} AS v_{fld}")
         if any(f == fld for f, _ in checks):
             inner.append(f"trim({text}) AS s_{fld}")
-    if "raw" not in sources:
-        pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in all_columns)
+
+    columns = list(all_columns)
+    # `raw` keeps what no canonical field took; the rest is in typed columns already, and
+    # serialising every row again would cost a quarter of the ingest time.
+    taken = {s.column for s in sources.values()}
+    unknown = [c for c in columns if c not in taken]
+    if "raw" not in sources and unknown:
+        pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in unknown)
         inner.append(f"CAST(json_object({pairs}) AS VARCHAR) AS v_raw")
+    computed = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f"AS v_{f}" in " ".join(inner)]
     bad = " ".join(f"WHEN {cond} THEN {_lit(fld)}" for fld, cond in checks)
     bad_value = " ".join(f"WHEN {cond} THEN s_{fld}" for fld, cond in checks)
-    post_fields = [f for f in schema.POSTS.names if f in sources or f == "raw"]
-    out = [f"v_{f} AS {f}" for f in post_fields]
-    out += [f"v_{f} AS {f}" for f in ACCOUNT_FIELDS if f in sources]
+    selected = [f"v_{f} AS {f}" for f in computed]
     sql = (
-        f"SELECT {', '.join(out)}, _record, "
+        f"SELECT {''.join(c + ', ' for c in selected)}"
         f"{f'CASE {bad} END' if checks else 'NULL'} AS _bad, "
         f"{f'CASE {bad_value} END' if checks else 'NULL'} AS _bad_value "
-        f"FROM (SELECT {', '.join(inner)}, _record FROM block)"
+        f"FROM (SELECT {''.join(c + ', ' for c in inner)}_record FROM block)"
     )
+    order = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f in sources or f in computed]
     accounts_sql = None
     if any(f in sources for f in ACCOUNT_FIELDS):
         cols = ["account_id"]
@@ -344,7 +358,13 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
             f"SELECT DISTINCT ON (account_id) {', '.join(cols)} FROM good "
             f"WHERE account_id IS NOT NULL ORDER BY account_id, {order}"
         )
-    return _Plan(sql, accounts_sql, dict((f, s.column) for f, s in sources.items()))
+    return _Plan(
+        sql,
+        accounts_sql,
+        {f: s.column for f, s in sources.items()},
+        order,
+        [f for f in order if f not in computed],
+    )
 
 
 def _reason(fld: str, column: str, value: str | None) -> str:
@@ -403,25 +423,35 @@ class TableReader(Reader):
         assert self._con is not None and self._plan is not None
         con, plan = self._con, self._plan
         con.register("block", block)
-        out = con.sql(plan.sql).to_arrow_table()
+        done = con.sql(plan.sql).to_arrow_table()
         con.unregister("block")
-        bad_mask = out.column("_bad").is_valid()
+        if done.num_rows != block.num_rows:
+            raise RuntimeError("conversion changed the number of rows")
+        columns: list[pa.ChunkedArray] = []
+        for f in plan.order:
+            if f in plan.passthrough:
+                col = block.column(plan.fields[f])
+                columns.append(col if pa.types.is_string(col.type) else col.cast(pa.string()))
+            elif f in _TIMES:
+                columns.append(done.column(f).cast(pa.timestamp("us", tz="UTC")))
+            else:
+                columns.append(done.column(f))
+        out = pa.table([*columns, block.column("_record")], names=[*plan.order, "_record"])
+        bad_mask = done.column("_bad").is_valid()
         problems: list[Problem] = []
         if pc.any(bad_mask).as_py():
-            bad = out.filter(bad_mask)
-            for rec, fld, value, raw in zip(
-                bad.column("_record").to_pylist(),
+            bad = done.filter(bad_mask)
+            originals = block.drop_columns(["_record"]).filter(bad_mask).to_pylist()
+            for rec, fld, value, row in zip(
+                block.column("_record").filter(bad_mask).to_pylist(),
                 bad.column("_bad").to_pylist(),
                 bad.column("_bad_value").to_pylist(),
-                bad.column("raw").to_pylist(),
+                originals,
                 strict=True,
             ):
+                raw = json.dumps(row, ensure_ascii=False, default=str)
                 problems.append(Problem(rec, fld, _reason(fld, plan.fields[fld], value), raw))
             out = out.filter(pc.invert(bad_mask))
-        out = out.drop_columns(["_bad", "_bad_value"])
-        if "created_at" in out.column_names:
-            i = out.column_names.index("created_at")
-            out = out.set_column(i, "created_at", out.column(i).cast(pa.timestamp("us", tz="UTC")))
         accounts = None
         if plan.accounts_sql is not None and out.num_rows:
             con.register("good", out)
@@ -442,6 +472,56 @@ def _utc(table: pa.Table, name: str) -> pa.Table:
         return table
     i = table.column_names.index(name)
     return table.set_column(i, name, table.column(i).cast(pa.timestamp("us", tz="UTC")))
+
+
+_END = object()
+
+
+def _ahead(chunks: Generator[Chunk, None, None], depth: int = 2) -> Iterator[Chunk]:
+    """Produce ``chunks`` in a worker thread, up to ``depth`` ahead of the consumer.
+
+    Parsing and converting the next block (Arrow and DuckDB release the GIL) then overlaps the
+    pipeline's validation and Parquet writing of this one: that is what puts the second core to
+    work. Errors in the worker are re-raised here; closing this generator stops the worker.
+    """
+    q: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        item: object = _END
+        try:
+            for chunk in chunks:
+                if not put(chunk):
+                    return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            item = exc
+        finally:
+            chunks.close()
+        put(item)
+
+    worker = threading.Thread(target=work, name="tidings-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, Chunk)
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 # -- CSV -----------------------------------------------------------------------------------------
@@ -578,18 +658,23 @@ class CsvReader(TableReader):
             columns, delimiter, header_lines, rest = self._header(fh)
             types = dict.fromkeys(columns, pa.string())
             self._prepare(types, header_lines)
-            line = header_lines + 1
-            try:
-                for block in _blocks(fh, rest):
-                    yield from self._block(block, line, columns, delimiter)
-                    line += block.count(b"\n")
-            finally:
-                self._close()
+            yield from _ahead(self._chunks(fh, rest, header_lines + 1, columns, delimiter))
+
+    def _chunks(
+        self, fh: BinaryIO, rest: bytes, line: int, columns: list[str], delimiter: str
+    ) -> Generator[Chunk, None, None]:
+        try:
+            for block in _blocks(fh, rest):
+                newlines = block.count(b"\n")
+                yield from self._block(block, line, newlines, columns, delimiter)
+                line += newlines
+        finally:
+            self._close()
 
     def _block(
-        self, block: bytes, line: int, columns: list[str], delimiter: str
+        self, block: bytes, line: int, newlines: int, columns: list[str], delimiter: str
     ) -> Iterator[Chunk]:
-        lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+        lines = newlines + (0 if block.endswith(b"\n") else 1)
         table = self._parse(block, columns, delimiter)
         if table is not None:
             records = _line_numbers(table, line, lines)
@@ -603,7 +688,7 @@ class CsvReader(TableReader):
     def _parse(self, block: bytes, columns: list[str], delimiter: str) -> pa.Table | None:
         try:
             return pacsv.read_csv(
-                io.BytesIO(block),
+                pa.BufferReader(block),
                 read_options=pacsv.ReadOptions(
                     column_names=columns, block_size=4 << 20, use_threads=True
                 ),
@@ -661,7 +746,7 @@ def _line_numbers(table: pa.Table, first: int, lines: int) -> pa.Array | None:
     """Line of each row, or None when they cannot be told from the block (blank lines)."""
     n = table.num_rows
     if n == lines:
-        return pa.array(range(first, first + n), pa.int64())
+        return pa.array(np.arange(first, first + n, dtype=np.int64))
     # Quoted fields with newlines: each row spans 1 + its newlines.
     spans = None
     for col in table.columns:
@@ -699,12 +784,15 @@ class ParquetReader(TableReader):
             raise InputError(str(self.path), f"not a readable Parquet file ({exc})") from None
         arrow_schema = pf.schema_arrow
         self._prepare({f.name: f.type for f in arrow_schema}, None)
+        yield from _ahead(self._chunks(pf))
+
+    def _chunks(self, pf: pq.ParquetFile) -> Generator[Chunk, None, None]:
         record = 1
         try:
             for batch in pf.iter_batches(batch_size=_BATCH):
                 n = batch.num_rows
                 table = pa.Table.from_batches([batch]).append_column(
-                    "_record", pa.array(range(record, record + n), pa.int64())
+                    "_record", pa.array(np.arange(record, record + n, dtype=np.int64))
                 )
                 record += n
                 yield self._convert(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,28 @@ def shared_dataset(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"real dataset {name!r} not present at {path} (only in the project's CI)")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_collection(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[..., Path]:
+    """A factory of written demo collections: ``demo_collection(n_posts=..., **config) -> Path``.
+
+    Each distinct set of parameters is generated once per session (with ``write_demo``: the
+    directory holds posts/accounts/series Parquet and ``truth/``), so tests that ask for the
+    same collection share it.
+    """
+    from tidings.demo import DemoConfig, generate, write_demo
+
+    made: dict[tuple[tuple[str, object], ...], Path] = {}
+
+    def make(n_posts: int = 100_000, **overrides: object) -> Path:
+        config = DemoConfig(n_posts=n_posts, **overrides)
+        key = tuple(sorted(vars(config).items()))
+        if key not in made:
+            out = tmp_path_factory.mktemp("demo")
+            made[key] = write_demo(generate(config), out)
+        return made[key]
+
+    return make

@@ -181,6 +181,8 @@ def ingest_cmd(
         f"read {result.read:,}, stored {result.stored:,}, duplicates {result.duplicates:,}, "
         f"quarantined {result.quarantined:,}; accounts {result.accounts:,}"
     )
+    if result.skipped:
+        summary += f"; skipped {result.skipped:,} records that are not posts"
     if result.derived_ids:
         summary += (
             f"; {result.derived_ids:,} posts had no id and got one derived from "

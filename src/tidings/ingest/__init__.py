@@ -53,6 +53,8 @@ def detect_format(
     path: str | os.PathLike[str], within: Sequence[str] | None = None
 ) -> type[Reader]:
     """The reader whose ``sniff`` accepts the file, trying ``within`` (default: all) in order."""
+    from . import _formats  # noqa: F401  (registers the readers)
+
     p = Path(path)
     check_input(p)
     head = _head(p)

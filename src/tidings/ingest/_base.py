@@ -55,6 +55,9 @@ class Chunk:
     posts: pa.Table | None = None
     accounts: pa.Table | None = None
     problems: list[Problem] = field(default_factory=list)
+    skipped: int = 0
+    """Records read and deliberately not stored because they are not posts (Telegram service
+    messages, Twitter delete notices): counted in the summary, not quarantined."""
 
 
 class Reader(ABC):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from . import register_reader
 from .coortweet import CoorTweetReader
 from .table import CsvReader, ParquetReader
+from .telegram import TelegramReader
 
 # Specific formats first; the generic tables last, as they accept any CSV or Parquet.
+register_reader(TelegramReader)
 register_reader(CoorTweetReader, aliases=("csv",))
 register_reader(ParquetReader, aliases=("parquet",))
 register_reader(CsvReader, aliases=("csv",))

@@ -44,6 +44,8 @@ class FileResult:
     quarantined: int = 0
     accounts: int = 0
     derived_ids: int = 0
+    skipped: int = 0
+    """Records that are not posts (e.g. service messages), read and counted but not stored."""
     problems: list[str] = field(default_factory=list)
     """The first few quarantine reasons, as one-line messages (file:line: field: reason)."""
 
@@ -81,6 +83,10 @@ class IngestResult:
     @property
     def derived_ids(self) -> int:
         return self._sum("derived_ids")
+
+    @property
+    def skipped(self) -> int:
+        return self._sum("skipped")
 
 
 def _sql_list(name: str) -> str:
@@ -275,6 +281,8 @@ def _read_file(
             res.problems.append(f"{where}: {field_part}{p.reason}")
 
     for chunk in reader.read():
+        res.read += chunk.skipped
+        res.skipped += chunk.skipped
         for p in chunk.problems:
             res.read += 1
             problem(p)

@@ -292,6 +292,7 @@ class _Plan:
 def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]) -> _Plan:
     """Build the per-block conversion: canonical values, the first bad field and its value."""
     inner: list[str] = []
+    computed: list[str] = []
     checks: list[tuple[str, str]] = []  # (field, SQL true when the value is bad)
     for fld, source in sources.items():
         src = _q(source.column)
@@ -323,6 +324,7 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
         else:
             continue  # taken from the block as it is, without a round trip through DuckDB
         inner.append(f"{value} AS v_{fld}")
+        computed.append(fld)
         if any(f == fld for f, _ in checks):
             inner.append(f"trim({text}) AS s_{fld}")
 
@@ -334,9 +336,10 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
     if "raw" not in sources and unknown:
         pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in unknown)
         inner.append(f"CAST(json_object({pairs}) AS VARCHAR) AS v_raw")
-    computed = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f"AS v_{f}" in " ".join(inner)]
+        computed.append("raw")
     bad = " ".join(f"WHEN {cond} THEN {_lit(fld)}" for fld, cond in checks)
     bad_value = " ".join(f"WHEN {cond} THEN s_{fld}" for fld, cond in checks)
+    computed = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f in computed]
     selected = [f"v_{f} AS {f}" for f in computed]
     sql = (
         f"SELECT {''.join(c + ', ' for c in selected)}"
@@ -351,12 +354,12 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
         for f in ("account_name", "platform", *ACCOUNT_FIELDS):
             if f in sources:
                 cols.append(f"{f} AS created_at" if f == "account_created_at" else f)
-        order = "statuses DESC NULLS LAST" if "statuses" in sources else "_record DESC"
+        latest = "statuses DESC NULLS LAST" if "statuses" in sources else "_record DESC"
         # One row per account and block (the latest profile), so a 10M-row file does not stage
         # 10M account rows for the pipeline to de-duplicate.
         accounts_sql = (
             f"SELECT DISTINCT ON (account_id) {', '.join(cols)} FROM good "
-            f"WHERE account_id IS NOT NULL ORDER BY account_id, {order}"
+            f"WHERE account_id IS NOT NULL ORDER BY account_id, {latest}"
         )
     return _Plan(
         sql,

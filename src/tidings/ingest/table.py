@@ -215,7 +215,7 @@ def _guess(fld: str, columns: Sequence[str]) -> str | None:
     """A column that probably holds ``fld``, to make the hint concrete."""
     words = {
         "account_id": ("user_id", "author_id", "account", "user", "username", "author"),
-        "created_at": ("timestamp", "time", "date", "publish_date", "created"),
+        "created_at": ("timestamp", "time", "date", "publish_date", "created", "when", "posted"),
     }[fld]
     lowered = {c.lower(): c for c in columns}
     for w in words:

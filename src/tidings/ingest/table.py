@@ -644,7 +644,8 @@ class CsvReader(TableReader):
                 file,
                 "looks like JSON, not CSV",
                 line=1,
-                hint="use --format auto, or twitter / telegram for those exports",
+                hint="the JSON tidings reads is Twitter API v1.1/v2 (--format twitter) and "
+                "Telegram's result.json (--format telegram)",
             )
         delimiter = _delimiter(text)
         names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -6,11 +6,14 @@ The public API is what ``__all__`` lists; everything else is private and may cha
 from __future__ import annotations
 
 from ._version import __version__
+from .demo import DemoConfig, generate, run_demo
 from .errors import InputError, TidingsError, WorkspaceError
 from .ingest import IngestResult, ingest
+from .report import write_report
 from .workspace import Run, Workspace
 
 __all__ = [
+    "DemoConfig",
     "IngestResult",
     "InputError",
     "Run",
@@ -18,5 +21,8 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "generate",
     "ingest",
+    "run_demo",
+    "write_report",
 ]

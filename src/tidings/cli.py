@@ -192,6 +192,67 @@ def ingest_cmd(
     out.print(f"dataset {escape(dataset)} in {escape(str(ws.path))}")
 
 
+@cli.command("report")
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the HTML file [default: WORKSPACE/runs/<run-id>/report.html].",
+)
+@friendly_errors
+def report_cmd(workspace: Path, out_file: Path | None) -> None:
+    """Write a self-contained HTML report of WORKSPACE; the last line printed is its path.
+
+    The report summarises the collection (volume over time, top accounts, hashtags, domains,
+    client apps, quarantined records) and the newest coordination and campaign results. It works
+    offline: charts come from the plotly.js bundled with tidings, nothing is fetched, and links
+    found in posts are shown as text.
+    """
+    from .report import write_report
+
+    ws = Workspace(workspace)
+    with console.status("writing the report"):
+        path = write_report(ws, out_file)
+    out.print(f"report of {escape(str(ws.path))} written ({path.stat().st_size / 1e6:.1f} MB):")
+    click.echo(str(path))
+
+
+@cli.command("demo")
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-workspace"),
+    show_default=True,
+    help="Workspace to create (or reuse) for the demo.",
+)
+@click.option("--posts", "n_posts", default=300_000, show_default=True, help="Posts to generate.")
+@click.option("--seed", default=1, show_default=True, help="Seed of the generator.")
+@friendly_errors
+def demo_cmd(workspace: Path, n_posts: int, seed: int) -> None:
+    """Run the whole pipeline on a generated collection and print the report's path.
+
+    \b
+    Generates a synthetic collection with planted, labelled activity (coordinated groups, an
+    app campaign, a hashtag bomb, a hijacked trend), writes it as Twitter v1.1 JSONL, ingests
+    it, runs every analysis available and writes the HTML report. The ground truth goes to
+    WORKSPACE/demo-input/truth/. Nothing is served and nothing asks a question.
+    """
+    from .demo import run_demo
+
+    with console.status("running the demo") as status:
+
+        def echo(line: str) -> None:
+            out.print(escape(line), soft_wrap=True)
+            status.update(f"running the demo: {escape(line.split(':', 1)[0])} done")
+
+        result = run_demo(workspace, n_posts=n_posts, seed=seed, echo=echo)
+    if result.report is None:
+        raise click.ClickException("the report was not written")
+    click.echo(str(result.report))
+
+
 def main() -> None:
     cli()
 

@@ -16,7 +16,10 @@ blocks, so 10M posts take about a minute and a half and a few GB.
 
 from __future__ import annotations
 
+import importlib
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._demo import organic, planted
@@ -34,7 +38,7 @@ from ._demo.population import accounts_table, make_population
 from ._demo.series import make_series
 from ._demo.vocab import PLACES
 
-__all__ = ["Demo", "DemoConfig", "generate", "write_demo"]
+__all__ = ["STEPS", "Demo", "DemoConfig", "DemoRun", "Step", "generate", "run_demo", "write_demo"]
 
 BLOCK_POSTS = 500_000
 """Organic posts generated at a time: bounds the generator's working memory."""
@@ -282,7 +286,7 @@ def _empty_frame() -> Frame:
 
 def _outage_events(series_events: pa.Table) -> pa.Table:
     """The blocking as one event of the collection's ground truth, next to the planted posts."""
-    blocking = series_events.filter(pa.compute.equal(series_events["kind"], "blocking"))
+    blocking = series_events.filter(pc.equal(series_events["kind"], "blocking"))
     n = min(1, blocking.num_rows)
     return pa.table(
         {
@@ -316,3 +320,160 @@ def write_demo(demo: Demo, out_dir: str | os.PathLike[str]) -> Path:
         pq.write_table(table, tmp, compression="zstd", row_group_size=256 * 1024)
         os.replace(tmp, path)
     return out
+
+
+# -- the whole pipeline on a generated collection (`tidings demo`) ------------------------------
+
+
+class StepSkipped(Exception):
+    """A demo step whose analysis is not available in this installation."""
+
+
+@dataclass
+class DemoRun:
+    """What :func:`run_demo` did: the workspace, the report, and one line per step."""
+
+    workspace: Path
+    input_dir: Path
+    """Where the generated input and its ground truth (``truth/``) are written."""
+    report: Path | None = None
+    lines: list[str] = field(default_factory=list)
+    demo: Demo | None = None
+    results: dict[str, Path] = field(default_factory=dict)
+    """Output directory of each analysis step that ran."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of the demo: ``run(state, ws)`` does the work and returns a summary line."""
+
+    name: str
+    run: Callable[[DemoRun, Any], str]
+
+
+def _optional(module: str, name: str) -> Callable[..., Any]:
+    """``tidings.<module>.<name>``, or :class:`StepSkipped` while it does not exist yet."""
+    try:
+        found = getattr(importlib.import_module(f"tidings.{module}"), name, None)
+    except ImportError as exc:
+        raise StepSkipped(f"tidings.{module} is not available ({exc})") from None
+    if not callable(found):
+        raise StepSkipped(f"tidings.{module} has no {name}() yet")
+    return found  # type: ignore[no-any-return]
+
+
+def _step_ingest(state: DemoRun, ws: Any) -> str:
+    from .errors import InputError
+    from .ingest import detect_format, ingest
+
+    assert state.demo is not None
+    demo = state.demo
+    path = state.input_dir / "tweets.jsonl"
+    fmt = ""
+    try:
+        _optional("demo_formats", "write_twitter_v1_jsonl")(
+            demo.posts, path, accounts=demo.accounts
+        )
+        fmt = detect_format(path).name
+    except (StepSkipped, InputError):
+        pass
+    if "twitter" not in fmt and "v1" not in fmt:
+        # Until the Twitter v1.1 reader exists: the same posts as a generic Parquet table, with
+        # each author's profile beside the post so that accounts are stored too.
+        path.unlink(missing_ok=True)
+        path = state.input_dir / "posts.parquet"
+        pq.write_table(_profiled_posts(demo), path, compression="zstd")
+        fmt = "parquet"
+    result = ingest(ws, [path], format=fmt, dataset="demo")
+    return (
+        f"ingest: read {result.read:,} from {path.name} as {fmt}, stored {result.stored:,}, "
+        f"duplicates {result.duplicates:,}, quarantined {result.quarantined:,}; "
+        f"accounts {result.accounts:,}"
+    )
+
+
+def _step_coordinate(state: DemoRun, ws: Any) -> str:
+    coordinate = _optional("coordination", "coordinate")
+    out = ws.path / "results" / "coordination"
+    coordinate(ws, out=out)
+    state.results["coordinate"] = out
+    return f"coordinate: results in {out}"
+
+
+def _step_campaigns(state: DemoRun, ws: Any) -> str:
+    find_campaigns = _optional("campaigns", "find_campaigns")
+    out = ws.path / "results" / "campaigns"
+    find_campaigns(ws, out=out)
+    state.results["campaigns"] = out
+    return f"campaigns: results in {out}"
+
+
+def _step_report(state: DemoRun, ws: Any) -> str:
+    from .report import write_report
+
+    state.report = write_report(ws)
+    return f"report: {state.report}"
+
+
+STEPS: list[Step] = [
+    # Analyses run between ingest and report, in this order. An analysis module that cannot be
+    # imported yet is skipped (and said so), so the demo runs at every stage of development.
+    Step("ingest", _step_ingest),
+    Step("coordinate", _step_coordinate),
+    Step("campaigns", _step_campaigns),
+    Step("report", _step_report),
+]
+
+
+def _profiled_posts(demo: Demo) -> pa.Table:
+    acc = demo.accounts.select(
+        ["account_id", "display_name", "description", "location", "followers", "following",
+         "statuses", "created_at"]
+    ).rename_columns({"created_at": "account_created_at"})  # fmt: skip
+    rows = pc.index_in(demo.posts["account_id"], value_set=acc["account_id"])
+    posts = demo.posts.drop_columns(["raw", "withheld_in"])
+    for name in acc.column_names[1:]:
+        posts = posts.append_column(name, acc[name].take(rows))
+    return posts
+
+
+def run_demo(
+    workspace: str | os.PathLike[str] = "demo-workspace",
+    *,
+    n_posts: int = 300_000,
+    seed: int = 1,
+    echo: Callable[[str], None] | None = None,
+) -> DemoRun:
+    """Generate a collection, ingest it, run every available analysis and write the report.
+
+    The generated input (tweets as Twitter v1.1 JSONL) and its ground truth go to
+    ``WORKSPACE/demo-input/``. ``echo`` receives each step's summary line as it finishes.
+    """
+    from .workspace import Workspace
+
+    ws = Workspace.init(workspace)
+    state = DemoRun(workspace=ws.path, input_dir=ws.path / "demo-input")
+
+    def say(line: str) -> None:
+        state.lines.append(line)
+        if echo is not None:
+            echo(line)
+
+    t = time.perf_counter()
+    state.demo = generate(DemoConfig(n_posts=n_posts, seed=seed))
+    write_demo(state.demo, state.input_dir)
+    planted_posts = state.demo.truth["posts"].num_rows
+    say(
+        f"generate: {state.demo.posts.num_rows:,} posts ({planted_posts:,} planted) by "
+        f"{state.demo.accounts.num_rows:,} accounts in {time.perf_counter() - t:.1f} s; "
+        f"ground truth in {state.input_dir / 'truth'}"
+    )
+    for step in STEPS:
+        t = time.perf_counter()
+        try:
+            line = step.run(state, ws)
+        except StepSkipped as exc:
+            say(f"{step.name}: skipped, {exc}")
+            continue
+        say(f"{line} ({time.perf_counter() - t:.1f} s)")
+    return state

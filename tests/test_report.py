@@ -341,3 +341,44 @@ def test_report_renders_offline_in_chromium(report: Path) -> None:
     assert bars == 20
     assert injected == "undefined"
     assert HOSTILE_NAME in shown  # visible as text
+
+
+def test_empty_workspace_and_minimal_runs_still_report(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    html = write_report(ws).read_text("utf-8")
+    page = Page(html)
+    assert "No posts." in html and "summary" not in page.tables  # no tables, no error
+    assert not any(a.get("type") == "application/json" for _, a in page.tags)
+    # Runs with only the required files: the optional tables are left out, not an error.
+    run = ws.start_run("coordinate", {}, out_dir=tmp_path / "c")
+    pq.write_table(
+        pa.table({"account_a": ["a"], "account_b": ["b"], "weight": [3]}),
+        run.out_dir / "edges.parquet",
+    )
+    pq.write_table(
+        pa.table({"account_id": ["a", "b"], "community_id": [1, 1]}),
+        run.out_dir / "communities.parquet",
+    )
+    ws.finish_run(run)
+    run = ws.start_run("campaigns", {}, out_dir=tmp_path / "k")
+    ts = pa.timestamp("us", tz="UTC")
+    campaign = pa.table(
+        {
+            "campaign_id": pa.array(["k1"]),
+            "kind": pa.array(["burst"]),
+            "label": pa.array([None], pa.string()),
+            "key": pa.array(["x"]),
+            "n_accounts": pa.array([9]),
+            "n_posts": pa.array([900]),
+            "first_seen": pa.array([datetime(2014, 6, 1, tzinfo=UTC)], ts),
+            "last_seen": pa.array([datetime(2014, 6, 1, 2, tzinfo=UTC)], ts),
+            "score": pa.array([None], pa.float64()),
+        }
+    )
+    pq.write_table(campaign, run.out_dir / "campaigns.parquet")
+    ws.finish_run(run)
+    page = Page(write_report(ws).read_text("utf-8"))
+    assert [r["weight"] for r in page.table("coordination", 1)] == ["3"]
+    assert len(page.tables["coordination"]) == 2  # no evidence, no hot keys
+    assert page.table("campaigns", 1)[0]["n_posts"] == "900"
+    assert len(page.tables["campaigns"]) == 2  # no members table

@@ -108,14 +108,20 @@ def _url_pool(rng: np.random.Generator, n: int, words: pa.Array, n_en: int) -> p
     )
     code = base62(ids, 11, salt=1 << 40)
     path = pc.binary_join_element_wise(slug, int_strings(ids), "-")
-    yt = dom == 0
-    tail = pc.if_else(
-        pa.array(yt),
-        pc.binary_join_element_wise(pa.scalar("watch?v="), code, ""),
-        pc.binary_join_element_wise(
-            int_strings(2014 - (rng.random(n) < 0.3).astype(np.int64)), path, "/"
-        ),
+    dated = pc.binary_join_element_wise(
+        int_strings(2014 - (rng.random(n) < 0.3).astype(np.int64)), path, "/"
     )
+    # Each platform's own URL shape: a video id, a post code, a page's post number.
+    shapes = [
+        pc.binary_join_element_wise(pa.scalar("watch?v="), code, ""),
+        pc.binary_join_element_wise(pa.scalar("p/"), pc.utf8_slice_codeunits(code, 0, 10), ""),
+        pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(slug, 0, 12), pa.scalar("/posts/"), int_strings(ids * 7919), ""
+        ),
+    ]
+    tail = dated
+    for d, shaped in enumerate(shapes):
+        tail = pc.if_else(pa.array(dom == d), shaped, tail)
     return pc.binary_join_element_wise(pa.scalar("https:/"), domains, tail, "/")
 
 

@@ -50,6 +50,8 @@ def _fmt(value: Any) -> str:
 def _cell_class(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, datetime):
+        return "time"
     return "num" if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 

@@ -98,7 +98,11 @@ def bars(labels: list[Any], values: list[Any], *, color: str = PALETTE[0]) -> di
 
 def timeline(table: Table) -> dict[str, Any]:
     """Each campaign as a bar from first to last post, coloured by kind."""
-    kinds = sorted({k for k in table.column("kind")})
+    kinds = sorted(set(table.column("kind")))
+    names = [
+        label(f"{cid} {lab or ''}", 40)
+        for cid, lab in zip(table.column("campaign_id"), table.column("label"), strict=True)
+    ]
     data = []
     for i, kind in enumerate(kinds):
         xs: list[Any] = []
@@ -127,13 +131,19 @@ def timeline(table: Table) -> dict[str, Any]:
             height=max(240, 24 * len(table.rows) + 80),
             margin={"l": 220, "r": 20, "t": 10, "b": 40},
             xaxis={"type": "date", "title": {"text": "time (UTC)"}},
-            yaxis={"type": "category", "automargin": True, "autorange": "reversed"},
+            yaxis={
+                "type": "category",
+                "automargin": True,
+                "categoryorder": "array",
+                "categoryarray": list(reversed(names)),  # strongest on top
+            },
         ),
     }
 
 
 def network(net: dict[str, Any]) -> dict[str, Any]:
-    """The largest communities as a node-link chart (WebGL, edges as one gapped line)."""
+    """The largest communities as a node-link chart (SVG, so it needs no WebGL; edges as one
+    gapped line)."""
     ex: list[float | None] = []
     ey: list[float | None] = []
     for a, b in net["edges"]:
@@ -145,7 +155,7 @@ def network(net: dict[str, Any]) -> dict[str, Any]:
     return {
         "data": [
             {
-                "type": "scattergl",
+                "type": "scatter",
                 "mode": "lines",
                 "x": ex,
                 "y": ey,
@@ -154,7 +164,7 @@ def network(net: dict[str, Any]) -> dict[str, Any]:
                 "showlegend": False,
             },
             {
-                "type": "scattergl",
+                "type": "scatter",
                 "mode": "markers",
                 "x": net["x"],
                 "y": net["y"],

@@ -1,0 +1,260 @@
+"""The posts every campaign detector reads, prepared once per run.
+
+Detectors share one DuckDB connection and a few slim temp tables built here, so that text is
+normalised and URLs canonicalised once per run rather than once per detector:
+
+``cp_posts`` (a view)
+    rid (row id), post_id, account_id, ts (epoch seconds), original (not a repost), app,
+    text_key (64-bit hash of the :mod:`tidings.keys` normalised text, or NULL), ck and the
+    anchors pre/suf (below), text (originals only), hashtags, mentions, raw_urls, media.
+``cp_urls``
+    rid, url: the canonical URLs of posts (:func:`tidings.keys.canonical_url_sql`).
+``cp_text``
+    rid, norm, text_key: the normalised texts that were computed.
+
+**Why a cheap key first.** The full normaliser (Unicode classes, Arabic folding, URL and
+mention removal) costs several regular-expression passes per text: about 100 s for the 6.5M
+originals of a 10M-post collection on 2 cores, more than the whole campaign budget. Yet only
+texts that at least two accounts posted can ever be part of a campaign. So each original first
+gets a *cheap key*, one pass that drops RT prefixes, URLs, mentions and every character except
+Latin letters and the Arabic letters that normalisation never folds. Two texts with the same
+normalised text always have the same cheap key (the cheap key only throws away more), so
+normalising just the texts whose cheap key two accounts share loses no identical-text group,
+and costs a few percent of the full pass. URLs get the same treatment: a cheap key (host and
+path, lower-cased, without query or fragment) is coarser than the canonical URL, and only URLs
+whose cheap key two accounts share are canonicalised.
+
+The cheap text is also cut into *anchors*, the hash of its first and of its last four tokens,
+which the near-duplicate detector uses to find templates whose copies differ by a word.
+
+The frame also holds the collection's *activity clock*: posts per minute, so that "these copies
+were close in time" is measured against how busy the collection was then (daily cycles, gaps in
+collection) rather than against the wall clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from .. import keys
+from ..workspace import Workspace
+
+__all__ = ["PostFrame"]
+
+F64 = np.ndarray[Any, np.dtype[np.float64]]
+
+ANCHOR_TOKENS = 4
+"""Tokens of the cheap text in each anchor (first and last)."""
+
+_WS = (
+    r" \t\n\r\f\x{0B}\x{85}\x{A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
+)
+# Arabic letters that tidings.keys' folding leaves alone (the folded ones are dropped, so that
+# spelling variants meet). Other scripts are dropped entirely: coarser, so still safe.
+_KEEP = "a-zءبتثجحخدذرزسشصضطظعغفقلمن"
+_CHEAP = (
+    rf"^([{_WS}]*rt[{_WS}]+@[a-z0-9_]+:?)+"
+    rf"|(https?://|www\.)[^{_WS}]+"
+    r"|@[a-z0-9_]+"
+    rf"|[^{_KEEP}@]+"
+    r"|@"
+)
+_SCHEME = r"^[a-z][a-z0-9+.\-]*://(www\.)?"
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class PostFrame:
+    """Posts prepared for the campaign detectors (see the module doc for the tables).
+
+    Hashtags and mentions are used as the canonical columns give them (lower-case, no ``#`` or
+    ``@``); where a reader left them NULL (a CSV without entity columns) they are taken from
+    the text. URLs likewise fall back to the links in the text.
+
+    >>> frame = PostFrame.of(workspace)                  # doctest: +SKIP
+    >>> frame.con.sql("select count(*) from cp_posts")   # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        relation: str = "posts",
+        accounts: str | None = "accounts",
+    ) -> None:
+        self.con = con
+        text = "coalesce(text, '')"
+        tags = (
+            f"coalesce(hashtags, list_distinct(list_transform(regexp_extract_all({text}, "
+            r"'#([\p{L}\p{N}_]+)', 1), lambda x: lower(x))))"
+        )
+        mentions = (
+            f"coalesce(mentions, list_distinct(list_transform(regexp_extract_all({text}, "
+            r"'@([A-Za-z0-9_]+)', 1), lambda x: lower(x))))"
+        )
+        raw_urls = (
+            f"coalesce(urls, regexp_extract_all({text}, "
+            rf"'https?://[^{_WS}]+'))"
+        )
+        k = ANCHOR_TOKENS
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_stage AS
+            WITH p AS (
+                SELECT post_id, account_id,
+                       CAST(epoch(created_at) AS BIGINT) AS ts,
+                       coalesce(kind, 'post') <> 'repost' AS original,
+                       {keys.app_key_sql("source")} AS app,
+                       {tags} AS hashtags, {mentions} AS mentions,
+                       list_filter({raw_urls}, lambda u: trim(u) <> '') AS raw_urls,
+                       list_filter(media, lambda x: trim(x) <> '') AS media,
+                       text
+                FROM {relation}),
+            c AS (
+                SELECT *, CASE WHEN original THEN list_filter(string_split(
+                    regexp_replace(lower(text), {_sql_string(_CHEAP)}, ' ', 'g'), ' '),
+                    lambda w: w <> '') END AS tok
+                FROM p)
+            SELECT row_number() OVER () AS rid, post_id, account_id, ts, original, app,
+                   CASE WHEN len(tok) > 0 THEN hash(array_to_string(tok, '')) END AS ck,
+                   CASE WHEN len(tok) > 0 THEN hash(tok[1:{k}]) END AS pre,
+                   CASE WHEN len(tok) > 0 THEN hash(tok[-{k}:]) END AS suf,
+                   CASE WHEN original THEN text END AS text,
+                   hashtags, mentions, raw_urls, media
+            FROM c
+            """
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE cp_text (rid BIGINT, norm VARCHAR, text_key UBIGINT);
+            CREATE OR REPLACE TEMP TABLE cp_norm_wanted AS
+                SELECT ck FROM cp_stage WHERE ck IS NOT NULL GROUP BY ck
+                HAVING count(DISTINCT account_id) >= 2;
+            """
+        )
+        self.normalize("SELECT rid FROM cp_stage SEMI JOIN cp_norm_wanted USING (ck)")
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP VIEW cp_posts AS
+            SELECT s.rid, s.post_id, s.account_id, s.ts, s.original, s.app, t.text_key,
+                   s.ck, s.pre, s.suf, s.text, s.hashtags, s.mentions, s.raw_urls, s.media
+            FROM cp_stage s LEFT JOIN cp_text t USING (rid)
+            """
+        )
+        self._urls()
+        row = con.sql("SELECT count(*), min(ts), max(ts) FROM cp_stage").fetchall()[0]
+        self.n_posts: int = int(row[0])
+        self.t_min: int = int(row[1]) if row[1] is not None else 0
+        self.t_max: int = int(row[2]) if row[2] is not None else 0
+        self._minute0 = self.t_min // 60
+        counts = con.sql(
+            f"SELECT ts // 60 - {self._minute0} AS m, count(*) AS n FROM cp_stage GROUP BY ALL"
+        ).fetchnumpy()
+        per_minute = np.zeros(int(self.t_max // 60 - self._minute0) + 2, np.float64)
+        np.add.at(per_minute, counts["m"].astype(np.int64), counts["n"].astype(np.float64))
+        self._cum = np.concatenate([[0.0], np.cumsum(per_minute)])
+        self._accounts(accounts)
+
+    def _accounts(self, relation: str | None) -> None:
+        """``cp_accounts`` (account_id, created_ts) and the sorted creation times of all
+        accounts, the clock account-creation clustering is measured on. Empty when the
+        collection has no account profiles."""
+        source = (
+            f"SELECT account_id, min(CAST(epoch(created_at) AS BIGINT)) AS created_ts "
+            f"FROM {relation} WHERE created_at IS NOT NULL GROUP BY account_id"
+            if relation is not None
+            else "SELECT NULL::VARCHAR AS account_id, NULL::BIGINT AS created_ts LIMIT 0"
+        )
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE cp_accounts AS {source}")
+        created = self.con.sql("SELECT created_ts FROM cp_accounts ORDER BY 1").fetchnumpy()
+        self.creation_times = created["created_ts"].astype(np.float64)
+
+    def normalize(self, rids_sql: str) -> None:
+        """Add to ``cp_text`` the normalised text of the posts ``rids_sql`` selects (a query
+        returning a ``rid`` column), skipping those already there and those too short."""
+        # The wanted rows are materialised first: otherwise the optimiser pushes the length
+        # filter, normaliser and all, below the semi-join and normalises every text.
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_norm_rows AS
+                SELECT s.rid, s.text FROM cp_stage s SEMI JOIN ({rids_sql}) w USING (rid)
+                ANTI JOIN cp_text t USING (rid)
+                WHERE s.text IS NOT NULL;
+            CREATE OR REPLACE TEMP TABLE cp_norm_new AS
+                SELECT rid, {keys.normalize_text_sql("text")} AS norm FROM cp_norm_rows;
+            INSERT INTO cp_text
+                SELECT rid, norm, md5_number_upper(norm) FROM cp_norm_new
+                WHERE {keys.long_enough_sql("norm")};
+            DROP TABLE cp_norm_rows;
+            DROP TABLE cp_norm_new;
+            """
+        )
+
+    def _urls(self) -> None:
+        cheap = (
+            f"rtrim(regexp_replace(lower(split_part(split_part(trim(u), '#', 1), '?', 1)), "
+            f"{_sql_string(_SCHEME)}, ''), '/')"
+        )
+        self.con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_url_raw AS
+                SELECT rid, account_id, u, {cheap} AS cu
+                FROM (SELECT rid, account_id, unnest(raw_urls) AS u FROM cp_stage);
+            CREATE OR REPLACE TEMP TABLE cp_url_map AS
+                WITH wanted AS (
+                    SELECT cu FROM cp_url_raw GROUP BY cu
+                    HAVING count(DISTINCT account_id) >= 2)
+                SELECT u, {keys.canonical_url_sql("u")} AS url
+                FROM (SELECT DISTINCT u FROM cp_url_raw SEMI JOIN wanted USING (cu));
+            CREATE OR REPLACE TEMP TABLE cp_urls AS
+                SELECT DISTINCT r.rid, m.url FROM cp_url_raw r JOIN cp_url_map m USING (u)
+                WHERE m.url IS NOT NULL;
+            DROP TABLE cp_url_raw;
+            """
+        )
+
+    # -- construction ---------------------------------------------------------------------
+    @classmethod
+    def of(
+        cls, source: Workspace | pa.Table | PostFrame, *, accounts: pa.Table | None = None
+    ) -> PostFrame:
+        """A frame over a workspace's posts and accounts, an Arrow table of canonical posts
+        (and optionally accounts), or the frame itself."""
+        if isinstance(source, PostFrame):
+            return source
+        if isinstance(source, Workspace):
+            return cls(source.connect())
+        con = duckdb.connect(config={"preserve_insertion_order": False})
+        con.register("_frame_posts", source)
+        if accounts is not None:
+            con.register("_frame_accounts", accounts)
+        return cls(
+            con,
+            relation="_frame_posts",
+            accounts="_frame_accounts" if accounts is not None else None,
+        )
+
+    # -- the activity clock ---------------------------------------------------------------
+    def activity_before(self, ts: F64) -> F64:
+        """Posts in the collection before each time (linear within a minute)."""
+        rel = np.asarray(ts, dtype=np.float64) / 60.0 - self._minute0
+        rel = np.clip(rel, 0.0, len(self._cum) - 2.0)
+        i = np.floor(rel).astype(np.int64)
+        frac = rel - i
+        return np.asarray(self._cum[i] + frac * (self._cum[i + 1] - self._cum[i]))
+
+    def clock(self, ts: F64) -> F64:
+        """Position of each time on the activity clock: the share of all posts before it."""
+        return self.activity_before(ts) / max(self.n_posts, 1)
+
+    def creation_clock(self, ts: F64) -> F64:
+        """Share of all accounts created before each time (NaN where ``ts`` is NaN)."""
+        n = max(len(self.creation_times), 1)
+        out = np.searchsorted(self.creation_times, ts, side="right") / n
+        return np.where(np.isnan(ts), np.nan, out)

@@ -1,0 +1,378 @@
+"""Hashtag hijacking: a trending tag flooded, in a burst, by accounts that do not belong to it.
+
+In 2014 ISIS accounts stacked #WorldCup, #Brazil2014 and other trending tags onto recruitment
+posts, so that people following the football saw them. The tag's own volume rises, but the
+rise comes from accounts whose usual hashtags have nothing to do with it. For each 10-minute
+bin in which a tag that trends that day bursts (:class:`~tidings.campaigns.BurstDetector`), every
+post carrying the tag is checked for four signals:
+
+- **stacking**: it carries at least ``stack_min`` *other* tags that trend that day;
+- **push tag**: it carries a co-tag that is far more common in this bin than in the tag's
+  organic posts (the pushing group's own tag, and the other trends it stacks);
+- **push domain**: it links to a host far more common in this bin than in the tag's organic
+  posts (links concentrated on a few domains);
+- **far account**: the author's usual hashtags (TF-IDF over accounts, the tag itself and this
+  burst left out) have cosine similarity below ``far_cosine`` with the tag's organic co-tags.
+
+A post with at least ``min_signals`` of them is a hijacking post. A bin is hijacked when such
+posts make up ``min_share`` of its posts and come from ``min_accounts`` accounts; consecutive
+hijacked bins of a tag make one hijack campaign, whose members are the accounts responsible.
+One signal alone is common in organic traffic (fans stack tags, a club has its tag); the
+conjunction, repeated by many accounts within minutes, is not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import keys
+from ..workspace import Workspace
+from .bursts import BurstDetector
+from .frame import PostFrame
+
+__all__ = ["HijackDetector"]
+
+
+class HijackDetector:
+    """Per (trending tag, 10-minute bin): the hijacked share and the accounts responsible.
+
+    Parameters
+    ----------
+    n_trending:
+        Tags with the most distinct accounts each day that count as trending that day.
+    stack_min:
+        Other trending tags on one post that make it "stacked".
+    lift:
+        How many times more common in the bin than in the tag's organic posts a co-tag or a
+        linked host must be to be a push tag or push domain.
+    min_push_posts:
+        Posts in the bin a push tag or push domain needs (from at least 3 accounts).
+    far_cosine:
+        Cosine similarity below which an account's hashtags are "far" from the tag's context.
+    min_signals:
+        Signals a post needs to be a hijacking post.
+    min_share, min_accounts:
+        Share of the bin's posts, and accounts, the hijacking posts need for a hijacked bin.
+    z_min:
+        Robust z (against the tag's usual count at that hour) a bin needs to be examined.
+    max_owner_share:
+        Largest share of the tag's organic posts the responsible accounts may have written: a
+        tag mostly theirs (a club's own tag) is pushed, not hijacked.
+    merge_gap:
+        Minutes between hijacked bins that still make one campaign. Hijacks of several tags
+        by the same accounts at the same time (stacking) make one campaign.
+    """
+
+    def __init__(
+        self,
+        *,
+        n_trending: int = 30,
+        stack_min: int = 2,
+        lift: float = 5.0,
+        min_push_posts: int = 5,
+        far_cosine: float = 0.1,
+        min_signals: int = 2,
+        min_share: float = 0.2,
+        min_accounts: int = 10,
+        z_min: float = 3.0,
+        max_owner_share: float = 0.2,
+        merge_gap: int = 30,
+    ) -> None:
+        self.n_trending = n_trending
+        self.stack_min = stack_min
+        self.lift = lift
+        self.min_push_posts = min_push_posts
+        self.far_cosine = far_cosine
+        self.min_signals = min_signals
+        self.min_share = min_share
+        self.min_accounts = min_accounts
+        self.z_min = z_min
+        self.max_owner_share = max_owner_share
+        self.merge_gap = merge_gap
+
+    def fit(
+        self, posts: PostFrame | Workspace | pa.Table, *, bursts: BurstDetector | None = None
+    ) -> HijackDetector:
+        """Find hijacked bins; ``bursts`` (a fitted detector that watched hashtags at the
+        10-minute scale) is reused when given, else hashtag bursts are computed here."""
+        frame = PostFrame.of(posts)
+        if bursts is None or "hashtag" not in bursts.kinds or 10 not in bursts.scales:
+            bursts = BurstDetector(kinds=("hashtag",), scales=(10,)).fit(frame)
+        con = frame.con
+        b = bursts.bins_
+        burst_bins = b.filter(
+            pc.and_(
+                pc.and_(pc.equal(b["ekind"], "hashtag"), pc.equal(b["scale_min"], 10)),
+                pc.greater_equal(b["z"], self.z_min),
+            )
+        ).select(["entity", "start", "z"])
+        con.register("_hbins", burst_bins)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_tag_occ AS
+                SELECT rid, account_id, ts, unnest(hashtags) AS tag FROM cp_stage;
+            CREATE OR REPLACE TEMP TABLE cp_trending AS
+                SELECT day, tag FROM (
+                    SELECT day, tag, row_number() OVER (
+                        PARTITION BY day ORDER BY accounts DESC, tag) AS r
+                    FROM (SELECT ts // 86400 AS day, tag,
+                                 count(DISTINCT account_id) AS accounts
+                          FROM cp_tag_occ GROUP BY ALL))
+                WHERE r <= {self.n_trending};
+            -- candidate bins: a burst of a tag that trends that day
+            CREATE OR REPLACE TEMP TABLE cp_hcand AS
+                SELECT b.entity AS tag, CAST(epoch(b.start) AS BIGINT) AS bin, b.z
+                FROM _hbins b JOIN cp_trending t
+                  ON t.tag = b.entity AND t.day = CAST(epoch(b.start) AS BIGINT) // 86400;
+            -- original posts carrying a candidate tag inside its candidate bin
+            CREATE OR REPLACE TEMP TABLE cp_hposts AS
+                SELECT c.tag, c.bin, o.rid, o.account_id, o.ts
+                FROM cp_hcand c JOIN cp_tag_occ o
+                  ON o.tag = c.tag AND o.ts >= c.bin AND o.ts < c.bin + 600
+                SEMI JOIN (SELECT rid FROM cp_stage WHERE original) USING (rid);
+            """
+        )
+        con.unregister("_hbins")
+        self._signals(frame)
+        self._bins(frame)
+        return self
+
+    def _signals(self, frame: PostFrame) -> None:
+        con = frame.con
+        host = keys.url_host_sql("u")
+        con.execute(
+            f"""
+            -- the tag's organic posts: every post with the tag outside its candidate bins
+            CREATE OR REPLACE TEMP TABLE cp_horg AS
+                SELECT o.tag, o.rid, o.account_id FROM cp_tag_occ o
+                SEMI JOIN (SELECT DISTINCT tag FROM cp_hcand) USING (tag)
+                ANTI JOIN cp_hposts h USING (tag, rid);
+            CREATE OR REPLACE TEMP TABLE cp_hosts AS
+                SELECT rid, list_distinct(list_filter(list_transform(raw_urls,
+                    lambda u: {host}), lambda h: h <> '')) AS hosts
+                FROM cp_stage SEMI JOIN (SELECT rid FROM cp_hposts UNION SELECT rid FROM cp_horg)
+                    USING (rid);
+            -- co-tags and hosts: counts in each bin and in the tag's organic posts
+            CREATE OR REPLACE TEMP TABLE cp_hfeat AS
+                SELECT h.tag, h.bin, h.rid, 'tag' AS f, x.tag AS v
+                FROM cp_hposts h JOIN cp_tag_occ x USING (rid) WHERE x.tag <> h.tag
+                UNION ALL
+                SELECT h.tag, h.bin, h.rid, 'host', unnest(s.hosts)
+                FROM cp_hposts h JOIN cp_hosts s USING (rid);
+            CREATE OR REPLACE TEMP TABLE cp_horg_feat AS
+                SELECT tag, f, v, count(*) AS n FROM (
+                    SELECT g.tag, 'tag' AS f, x.tag AS v
+                    FROM cp_horg g JOIN cp_tag_occ x USING (rid) WHERE x.tag <> g.tag
+                    UNION ALL
+                    SELECT g.tag, 'host', unnest(s.hosts)
+                    FROM cp_horg g JOIN cp_hosts s USING (rid))
+                GROUP BY ALL;
+            CREATE OR REPLACE TEMP TABLE cp_hpush AS
+                WITH binn AS (SELECT tag, bin, count(*) AS n FROM cp_hposts GROUP BY ALL),
+                orgn AS (SELECT tag, count(*) AS n FROM cp_horg GROUP BY ALL),
+                inbin AS (
+                    SELECT e.tag, e.bin, e.f, e.v, count(*) AS n,
+                           count(DISTINCT h.account_id) AS accounts
+                    FROM cp_hfeat e JOIN cp_hposts h USING (tag, bin, rid) GROUP BY ALL)
+                SELECT i.tag, i.bin, i.f, i.v, i.n
+                FROM inbin i JOIN binn b USING (tag, bin)
+                LEFT JOIN orgn o USING (tag)
+                LEFT JOIN cp_horg_feat g ON g.tag = i.tag AND g.f = i.f AND g.v = i.v
+                WHERE i.n >= {self.min_push_posts} AND i.accounts >= 3
+                  AND i.n / b.n >= {self.lift} * (coalesce(g.n, 0) + 1)
+                                   / (coalesce(o.n, 0) + 1);
+            """
+        )
+        # Far accounts: TF-IDF cosine of the author's hashtags (the tag and its candidate bins
+        # left out) with the tag's organic co-tags; idf counts accounts.
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE cp_hfar AS
+            WITH acc AS (SELECT DISTINCT tag, account_id FROM cp_hposts),
+            df AS (
+                SELECT x.tag AS v, count(DISTINCT x.account_id) AS df FROM cp_tag_occ x
+                GROUP BY ALL),
+            nacc AS (SELECT count(DISTINCT account_id) AS n FROM cp_stage),
+            prof AS (
+                SELECT a.tag, a.account_id, x.tag AS v, count(*) AS n
+                FROM acc a JOIN cp_tag_occ x USING (account_id)
+                WHERE x.tag <> a.tag
+                  AND x.rid NOT IN (SELECT rid FROM cp_hposts)
+                GROUP BY ALL),
+            w_acc AS (
+                SELECT p.tag, p.account_id, p.v, ln(1 + p.n) * ln(nacc.n / df.df) AS w
+                FROM prof p JOIN df USING (v), nacc),
+            w_tag AS (
+                SELECT g.tag, g.v, ln(1 + g.n) * ln(nacc.n / df.df) AS w
+                FROM cp_horg_feat g JOIN df USING (v), nacc WHERE g.f = 'tag'),
+            dot AS (
+                SELECT a.tag, a.account_id, sum(a.w * t.w) AS d
+                FROM w_acc a JOIN w_tag t USING (tag, v) GROUP BY ALL),
+            na AS (SELECT tag, account_id, sqrt(sum(w * w)) AS norm FROM w_acc GROUP BY ALL),
+            nt AS (SELECT tag, sqrt(sum(w * w)) AS norm FROM w_tag GROUP BY ALL)
+            SELECT na.tag, na.account_id,
+                   coalesce(dot.d, 0) / nullif(na.norm * nt.norm, 0) AS cosine
+            FROM na LEFT JOIN dot USING (tag, account_id) LEFT JOIN nt USING (tag)
+            """
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_hsig AS
+            WITH stack AS (
+                SELECT h.tag, h.bin, h.rid, count(t.tag) AS n
+                FROM cp_hposts h JOIN cp_tag_occ x USING (rid)
+                LEFT JOIN cp_trending t ON t.tag = x.tag AND t.day = h.ts // 86400
+                WHERE x.tag <> h.tag GROUP BY ALL),
+            pushed AS (
+                SELECT e.tag, e.bin, e.rid,
+                       bool_or(p.f = 'tag') AS push_tag, bool_or(p.f = 'host') AS push_host
+                FROM cp_hfeat e JOIN cp_hpush p USING (tag, bin, f, v) GROUP BY ALL)
+            SELECT h.tag, h.bin, h.rid, h.account_id, h.ts,
+                   coalesce(s.n, 0) >= {self.stack_min} AS stacked,
+                   coalesce(p.push_tag, false) AS push_tag,
+                   coalesce(p.push_host, false) AS push_domain,
+                   coalesce(f.cosine < {self.far_cosine}, false) AS far_account
+            FROM cp_hposts h
+            LEFT JOIN stack s USING (tag, bin, rid)
+            LEFT JOIN pushed p USING (tag, bin, rid)
+            LEFT JOIN cp_hfar f USING (tag, account_id)
+            """
+        )
+
+    def _bins(self, frame: PostFrame) -> None:
+        con = frame.con
+        signals = "(stacked::INT + push_tag::INT + push_domain::INT + far_account::INT)"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_hjack AS
+                SELECT tag, bin, rid, account_id, ts FROM cp_hsig
+                WHERE {signals} >= {self.min_signals};
+            """
+        )
+        self.bins_ = con.sql(
+            """
+            WITH push AS (
+                SELECT tag, bin,
+                       list(v ORDER BY n DESC, v) FILTER (WHERE f = 'tag') AS push_tags,
+                       list(v ORDER BY n DESC, v) FILTER (WHERE f = 'host') AS push_domains
+                FROM cp_hpush GROUP BY ALL),
+            orgn AS (SELECT tag, count(*) AS n FROM cp_horg GROUP BY ALL),
+            own AS (
+                SELECT j.tag, j.bin, count(*) AS owned
+                FROM (SELECT DISTINCT tag, bin, account_id FROM cp_hjack) j
+                JOIN cp_horg o ON o.tag = j.tag AND o.account_id = j.account_id
+                GROUP BY ALL),
+            jack AS (
+                SELECT tag, bin, count(*) AS n, count(DISTINCT account_id) AS accounts,
+                       list(DISTINCT account_id ORDER BY account_id) AS accounts_list,
+                       min(ts) AS first_ts
+                FROM cp_hjack GROUP BY ALL),
+            sig AS (
+                SELECT tag, bin, count(*) AS n_posts,
+                       count(*) FILTER (WHERE stacked) AS n_stacked,
+                       count(*) FILTER (WHERE push_tag) AS n_push_tag,
+                       count(*) FILTER (WHERE push_domain) AS n_push_domain,
+                       count(*) FILTER (WHERE far_account) AS n_far_account
+                FROM cp_hsig GROUP BY ALL)
+            SELECT sig.tag, to_timestamp(sig.bin) AS bin_start,
+                   to_timestamp(sig.bin + 600) AS bin_end, c.z, sig.n_posts,
+                   coalesce(jack.n, 0) AS n_hijack_posts,
+                   coalesce(jack.n, 0) / sig.n_posts AS hijacked_share,
+                   coalesce(jack.accounts, 0) AS n_accounts,
+                   sig.n_stacked, sig.n_push_tag, sig.n_push_domain, sig.n_far_account,
+                   coalesce(own.owned, 0) / greatest(coalesce(orgn.n, 0), 1) AS owner_share,
+                   coalesce(push.push_tags, []) AS push_tags,
+                   coalesce(push.push_domains, []) AS push_domains,
+                   coalesce(jack.accounts_list, []) AS accounts,
+                   to_timestamp(jack.first_ts) AS first_seen
+            FROM sig JOIN cp_hcand c USING (tag, bin)
+            LEFT JOIN jack USING (tag, bin) LEFT JOIN push USING (tag, bin)
+            LEFT JOIN own USING (tag, bin) LEFT JOIN orgn USING (tag)
+            ORDER BY sig.tag, sig.bin
+            """
+        ).to_arrow_table()
+        hijacked = (
+            (self.bins_["hijacked_share"].to_numpy() >= self.min_share)
+            & (self.bins_["n_accounts"].to_numpy() >= self.min_accounts)
+            & (self.bins_["owner_share"].to_numpy() <= self.max_owner_share)
+        )
+        self.bins_ = self.bins_.append_column("hijacked", pa.array(hijacked))
+        campaign = self._campaigns(hijacked)
+        self.bins_ = self.bins_.append_column("campaign", pa.array(campaign))
+        con.register("_hb", self.bins_.select(["tag", "bin_start", "campaign"]))
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE cp_hcamp_posts AS
+            SELECT DISTINCT b.campaign, j.rid, j.account_id
+            FROM cp_hjack j JOIN _hb b ON b.tag = j.tag AND epoch(b.bin_start) = j.bin
+            WHERE b.campaign >= 0
+            """
+        )
+        con.unregister("_hb")
+        self.members_ = con.sql(
+            "SELECT campaign, account_id, count(*) AS n_posts FROM cp_hcamp_posts "
+            "GROUP BY ALL ORDER BY ALL"
+        ).to_arrow_table()
+        self.posts_ = con.sql("SELECT campaign, rid FROM cp_hcamp_posts").to_arrow_table()
+
+    def _campaigns(self, hijacked: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Campaign number of each bin (-1 when not hijacked), best-supported first.
+
+        Hijacked bins of one tag less than ``merge_gap`` apart form an episode; episodes of
+        different tags that overlap in time and share most accounts (one group stacking
+        several trends) join.
+        """
+        tags = np.asarray(self.bins_["tag"].to_pylist(), dtype=object)
+        starts = self.bins_["bin_start"].to_numpy().astype("datetime64[s]").astype(np.int64)
+        accounts = self.bins_["accounts"].to_pylist()
+        posts = self.bins_["n_hijack_posts"].to_numpy()
+        episode = np.full(len(tags), -1, np.int64)
+        ep_lo: list[int] = []
+        ep_hi: list[int] = []
+        ep_acc: list[set[str]] = []
+        ep_posts: list[int] = []
+        prev_tag, prev_end = None, -(10**18)
+        for i in np.flatnonzero(hijacked):
+            if tags[i] != prev_tag or starts[i] > prev_end + self.merge_gap * 60:
+                ep_lo.append(int(starts[i]))
+                ep_hi.append(int(starts[i]) + 600)
+                ep_acc.append(set())
+                ep_posts.append(0)
+            e = len(ep_lo) - 1
+            episode[i] = e
+            ep_hi[e] = int(starts[i]) + 600
+            ep_acc[e].update(accounts[i])
+            ep_posts[e] += int(posts[i])
+            prev_tag, prev_end = tags[i], starts[i] + 600
+        n = len(ep_lo)
+        parent = list(range(n))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        order = sorted(range(n), key=lambda e: ep_lo[e])
+        for ai, a in enumerate(order):
+            for b in order[ai + 1 :]:
+                if ep_lo[b] > ep_hi[a] + self.merge_gap * 60:
+                    break
+                small = min(len(ep_acc[a]), len(ep_acc[b]))
+                if small and len(ep_acc[a] & ep_acc[b]) >= 0.5 * small:
+                    ra, rb = find(a), find(b)
+                    if ra != rb:
+                        parent[max(ra, rb)] = min(ra, rb)
+        roots = [find(e) for e in range(n)]
+        support: dict[int, int] = {}
+        for e, r in enumerate(roots):
+            support[r] = support.get(r, 0) + ep_posts[e]
+        ranked = sorted(support, key=lambda r: (-support[r], r))
+        number = {r: i for i, r in enumerate(ranked)}
+        return np.array(
+            [number[roots[e]] if e >= 0 else -1 for e in episode.tolist()], dtype=np.int64
+        )

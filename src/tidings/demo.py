@@ -31,10 +31,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ._demo import organic, planted
-from ._demo.context import DAY, make_context
+from ._demo.context import DAY, Context, make_context
 from ._demo.frame import Frame, Lookup, post_ids, to_posts
 from ._demo.organic import trend_curves
-from ._demo.population import accounts_table, make_population
+from ._demo.population import Population, accounts_table, make_population
 from ._demo.series import make_series
 from ._demo.vocab import PLACES
 
@@ -85,8 +85,8 @@ class Demo:
 
 
 def _rng(cfg: DemoConfig, *key: int) -> np.random.Generator:
-    # One stream per component and block: switching one component off leaves the others' draws
-    # unchanged, and a block's posts do not depend on how many blocks came before.
+    # One stream per component and per block, so that a block's posts depend on its own key
+    # only, not on what was drawn before it.
     return np.random.default_rng([cfg.seed, *key])
 
 
@@ -103,7 +103,7 @@ def _events_per_group(cfg: DemoConfig) -> tuple[int, int]:
     return lo, max(lo + 1, round(60 * scale))
 
 
-def _plant(cfg: DemoConfig, ctx: Any, pop: Any, n_acc: int) -> planted.Plant:
+def _plant(cfg: DemoConfig, ctx: Context, pop: Population, n_acc: int) -> planted.Plant:
     """Choose the planted accounts among ordinary ones and generate the planted posts."""
     rng = _rng(cfg, 3)
     # Planted accounts look like everyone else: drawn from all but the busiest 1 %.
@@ -152,7 +152,7 @@ def _plant(cfg: DemoConfig, ctx: Any, pop: Any, n_acc: int) -> planted.Plant:
 
 
 def _truth(
-    plant: planted.Plant, frame: Frame, ids: np.ndarray[Any, Any], pop: Any
+    plant: planted.Plant, frame: Frame, ids: np.ndarray[Any, Any], pop: Population
 ) -> dict[str, pa.Table]:
     accounts = [
         pa.table(

@@ -49,12 +49,6 @@ class Context:
     def t1(self) -> int:
         return self.t0 + self.days * DAY
 
-    def tag(self, name: str) -> int:
-        """Index of tag ``name``, added to the list if new (planted tags)."""
-        if name not in self.tags:
-            self.tags.append(name)
-        return self.tags.index(name)
-
     def app(self, name: str) -> int:
         if name not in self.apps:
             self.apps.append(name)

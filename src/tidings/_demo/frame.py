@@ -155,27 +155,6 @@ class Frame:
     def __len__(self) -> int:
         return len(self.t)
 
-    def take(self, rows: Int) -> Frame:
-        """The given rows; references into dropped rows become -1."""
-        where = np.full(len(self) + 1, -1, np.int64)
-        where[rows] = np.arange(len(rows))
-        ref = where[self.ref[rows]]
-        idx = pa.array(rows)
-        return Frame(
-            acc=self.acc[rows],
-            t=self.t[rows],
-            kind=self.kind[rows],
-            ref=ref,
-            text=self.text.take(idx),
-            urls=self.urls.take(idx),
-            hashtags=self.hashtags.take(idx),
-            mentions=self.mentions.take(idx),
-            media=self.media.take(idx),
-            source=self.source[rows],
-            lang=self.lang[rows],
-            place=self.place[rows],
-        )
-
     @staticmethod
     def concat(frames: list[Frame], *, shift_refs: bool = True) -> Frame:
         """One frame of all rows; ``shift_refs=False`` when refs already index the result."""

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from ..workspace import Workspace
 
@@ -28,16 +27,10 @@ class Table:
 
     columns: list[str]
     rows: list[list[Any]]
-    note: str = ""
 
     @classmethod
-    def of(cls, rel: duckdb.DuckDBPyRelation, note: str = "") -> Table:
-        return cls(list(rel.columns), [list(r) for r in rel.fetchall()], note)
-
-    @classmethod
-    def arrow(cls, t: pa.Table, note: str = "") -> Table:
-        cols = t.column_names
-        return cls(cols, [[row[c] for c in cols] for row in t.to_pylist()], note)
+    def of(cls, rel: duckdb.DuckDBPyRelation) -> Table:
+        return cls(list(rel.columns), [list(r) for r in rel.fetchall()])
 
     def column(self, name: str) -> list[Any]:
         i = self.columns.index(name)

@@ -6,6 +6,15 @@ The public API is what ``__all__`` lists; everything else is private and may cha
 from __future__ import annotations
 
 from ._version import __version__
+from .campaigns import (
+    AppProfiles,
+    BurstDetector,
+    CampaignResult,
+    ContentCampaigns,
+    HijackDetector,
+    PostFrame,
+    detect_campaigns,
+)
 from .demo import DemoConfig, generate, run_demo
 from .errors import InputError, TidingsError, WorkspaceError
 from .ingest import IngestResult, ingest
@@ -13,14 +22,21 @@ from .report import write_report
 from .workspace import Run, Workspace
 
 __all__ = [
+    "AppProfiles",
+    "BurstDetector",
+    "CampaignResult",
+    "ContentCampaigns",
     "DemoConfig",
+    "HijackDetector",
     "IngestResult",
     "InputError",
+    "PostFrame",
     "Run",
     "TidingsError",
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "detect_campaigns",
     "generate",
     "ingest",
     "run_demo",

@@ -192,6 +192,77 @@ def ingest_cmd(
     out.print(f"dataset {escape(dataset)} in {escape(str(ws.path))}")
 
 
+@cli.command("campaigns")
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for campaigns.parquet, campaign_members.parquet and the detail tables.",
+)
+@click.option(
+    "--min-accounts",
+    default=5,
+    show_default=True,
+    help="Accounts a text, link or media item must be shared by before it is examined.",
+)
+@click.option("--top", default=10, show_default=True, help="Campaigns to list on screen.")
+@friendly_errors
+def campaigns_cmd(workspace: Path, out_dir: Path, min_accounts: int, top: int) -> None:
+    """Find campaigns in WORKSPACE: app campaigns, shared content, Twitter bombs, hijacks.
+
+    \b
+    Kinds found (the `kind` column):
+      identical_text, near_text, url, media   the same content from many accounts at any
+                                              distance in time, scored on how tightly it is
+                                              spread (time, app, account creation, gaps)
+      app          a rare client app whose accounts post the same content
+      app_switch   many accounts switching to one app at the same time
+      burst        an entity posted far above its usual level for that hour of the day,
+                   mostly by a few accounts posting it many times (a "Twitter bomb")
+      hijack       a trending tag flooded by accounts far from its usual crowd, stacking
+                   other trends, pushing their own tag and a few domains
+
+    Each campaign has a readable label (top text, tags, domains, app) and its evidence; members
+    are in campaign_members.parquet. The run is recorded in the workspace catalog.
+
+    \b
+    Example:
+      tidings campaigns ws --out ws/campaigns
+    """
+    from .campaigns import ContentCampaigns, detect_campaigns
+    from .campaigns.detect import STEPS
+
+    ws = Workspace(workspace)
+    with progress_bar() as bar:
+        task = bar.add_task("campaigns", total=len(STEPS))
+        seen: list[str] = []
+
+        def step(name: str) -> None:
+            if seen:
+                bar.advance(task)
+            seen.append(name)
+            bar.update(task, description=f"campaigns: {name}")
+
+        result = detect_campaigns(
+            ws, out=out_dir, content=ContentCampaigns(min_accounts=min_accounts), progress=step
+        )
+    for row in result.campaigns.slice(0, top).to_pylist():
+        out.print(
+            f"{row['campaign_id']} {row['kind']:<14} {row['n_accounts']:>6,} accounts "
+            f"{row['n_posts']:>7,} posts  {row['first_seen']:%Y-%m-%d %H:%M}  "
+            f"{escape(row['label'])}",
+            soft_wrap=True,
+        )
+    counts = ", ".join(f"{n} {kind}" for kind, n in result.counts().items()) or "none"
+    out.print(
+        f"{result.campaigns.num_rows:,} campaigns ({counts}) with "
+        f"{result.members.num_rows:,} memberships in {escape(str(result.out_dir))} "
+        f"(run {result.run_id})"
+    )
+
+
 @cli.command("report")
 @click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
 @click.option(

@@ -187,9 +187,13 @@ class AppProfiles:
             GROUP BY s.app, s.account_id ORDER BY s.app, s.account_id
             """
         ).to_arrow_table()
+        # The campaign's posts: everything its member accounts posted through the app.
         self.campaign_posts_ = con.sql(
-            "SELECT DISTINCT s.app, s.post_id FROM cp_app_shared s SEMI JOIN _flagged_apps "
-            "USING (app)"
+            """
+            SELECT p.app, p.rid FROM cp_stage p
+            SEMI JOIN (SELECT DISTINCT s.app, s.account_id FROM cp_app_shared s
+                       SEMI JOIN _flagged_apps USING (app)) m USING (app, account_id)
+            """
         ).to_arrow_table()
         con.unregister("_flagged_apps")
         self.campaigns_ = flagged
@@ -206,7 +210,7 @@ class AppProfiles:
                 SELECT account_id FROM cp_account_app GROUP BY account_id
                 HAVING count(*) >= 2 AND sum(n_posts) >= {2 * r}),
             s AS (
-                SELECT p.account_id, p.ts, p.post_id, p.app,
+                SELECT p.account_id, p.ts, p.post_id, p.rid, p.app,
                        CASE WHEN p.app IS DISTINCT FROM lag(p.app) OVER w THEN 1 ELSE 0 END AS chg
                 FROM cp_stage p SEMI JOIN cand USING (account_id)
                 WHERE p.app IS NOT NULL
@@ -216,9 +220,10 @@ class AppProfiles:
                                          ROWS UNBOUNDED PRECEDING) AS run
                 FROM s),
             runs AS (
-                SELECT account_id, run, any_value(app) AS app, count(*) AS len, min(ts) AS t0
+                SELECT account_id, run, any_value(app) AS app, count(*) AS len, min(ts) AS t0,
+                       arg_min(rid, ts) AS rid
                 FROM r GROUP BY account_id, run)
-            SELECT a.account_id, a.app AS from_app, b.app AS to_app, b.t0 AS ts
+            SELECT a.account_id, a.app AS from_app, b.app AS to_app, b.t0 AS ts, b.rid
             FROM runs a JOIN runs b ON a.account_id = b.account_id AND b.run = a.run + 1
             WHERE a.len >= {r} AND b.len >= {r}
             """
@@ -239,10 +244,10 @@ class AppProfiles:
             frame.n_posts, 1
         )
         n = sw["n"].to_numpy().astype(np.float64)
-        # An app's switches outside this bin, spread as the collection's activity is spread.
-        expected = np.array([tot[a] for a in sw["to_app"].to_pylist()], dtype=np.float64) * np.clip(
-            share, 1e-9, 1.0
-        )
+        # The app's switches outside this bin, spread as the collection's activity is spread
+        # (an app nobody switched to otherwise still expects a tenth of a switch).
+        total = np.array([tot[a] for a in sw["to_app"].to_pylist()], dtype=np.float64)
+        expected = np.maximum((total - n) * np.clip(share, 0.0, 1.0), 0.1)
         score = poisson_surprise(n, expected)
         flag = (n >= self.min_accounts) & (score >= self.min_score)
         ts = pa.timestamp("us", tz="UTC")
@@ -262,7 +267,8 @@ class AppProfiles:
         con.register("_sw", flagged.select(["to_app", "start"]))
         self.switch_members_ = con.sql(
             f"""
-            SELECT s.to_app, f.start, s.account_id, s.from_app, to_timestamp(s.ts) AS switched_at
+            SELECT s.to_app, f.start, s.account_id, s.from_app, to_timestamp(s.ts) AS switched_at,
+                   s.rid
             FROM cp_switch s JOIN _sw f ON s.to_app = f.to_app
              AND s.ts // {bin_s} * {bin_s} = epoch(f.start)
             ORDER BY ALL

@@ -380,6 +380,12 @@ class ContentCampaigns:
             .aggregate([("n_posts", "sum")])
             .rename_columns(["campaign", "account_id", "n_posts"])
         )
+        con.register("_key_campaign", self.key_campaign_)
+        self.posts_ = con.sql(
+            "SELECT DISTINCT k.campaign, c.rid FROM cp_content c "
+            "JOIN _key_campaign k USING (kind, key)"
+        ).to_arrow_table()
+        con.unregister("_key_campaign")
 
 
 def _top_per_segment(seg: I64, values: np.ndarray[Any, Any], n: int) -> tuple[list[Any], I64]:

@@ -32,7 +32,7 @@ import zoneinfo
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import duckdb
 import numpy as np
@@ -243,10 +243,10 @@ def _time_sql(src: str, source: _Source) -> str:
     epoch = _epoch_sql(f"CAST({s} AS DOUBLE)")
     # COALESCE evaluates each argument only for rows still NULL, so ISO input pays for one cast.
     return (
-        f"coalesce(try_cast({s} AS TIMESTAMPTZ), "
+        f"CASE WHEN CAST({src} AS VARCHAR) <> '' THEN coalesce(try_cast({s} AS TIMESTAMPTZ), "
         f"CASE WHEN regexp_full_match({s}, '-?[0-9]{{1,14}}([.][0-9]+)?') THEN {epoch} END, "
         f"CAST(try_strptime({s}, [{naive}]) AS TIMESTAMPTZ), "
-        f"try_strptime({s}, [{zoned}]))"
+        f"try_strptime({s}, [{zoned}])) END"
     )
 
 
@@ -270,9 +270,30 @@ def _list_sql(src: str, source: _Source) -> str:
     )
 
 
-def _map_sql(mapping: Mapping[str, str], key: str) -> str:
-    pairs = ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in mapping.items())
-    return f"MAP {{{pairs}}}[{key}]"
+def _spelled(
+    column: pa.ChunkedArray, mapping: Mapping[str, str], *, keep_unknown: bool
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """Map spellings (``R``, ``English``) to canonical values through the column's dictionary.
+
+    Returns the mapped column and a mask of rows whose non-empty value is not a known spelling
+    (all false when unknown values are kept as they are).
+    """
+    if not pa.types.is_string(column.type):
+        column = column.cast(pa.string())
+    encoded = column.combine_chunks().dictionary_encode()
+    values = encoded.dictionary.to_pylist()
+    mapped: list[str | None] = []
+    unknown: list[bool] = []
+    for v in values:
+        key = v.strip().lower()
+        hit = mapping.get(key)
+        if hit is None and keep_unknown:
+            hit = v.strip() or None
+        mapped.append(hit)
+        unknown.append(bool(key) and hit is None)
+    out = pa.array(mapped, pa.string()).take(encoded.indices)
+    bad = pa.array(unknown, pa.bool_()).take(encoded.indices).fill_null(False)
+    return pa.chunked_array([out]), pa.chunked_array([bad])
 
 
 @dataclass
@@ -297,7 +318,7 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
     for fld, source in sources.items():
         src = _q(source.column)
         text = f"CAST({src} AS VARCHAR)"
-        given = f"(s_{fld} IS NOT NULL AND s_{fld} <> '')"
+        given = f"(s_{fld} <> '')"
         if fld in _TIMES:
             value = _time_sql(src, source)
             checks.append((fld, f"{given} AND v_{fld} IS NULL"))
@@ -305,24 +326,20 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
             value = _list_sql(src, source)
             checks.append((fld, f"{given} AND v_{fld} IS NULL"))
         elif fld in _DEGREES:
-            value = f"try_cast({src} AS DOUBLE)"
+            value = f"CASE WHEN {text} <> '' THEN try_cast({src} AS DOUBLE) END"
             limit = _DEGREES[fld]
             checks.append((fld, f"{given} AND (v_{fld} IS NULL OR abs(v_{fld}) > {limit})"))
         elif fld in _COUNTS:
             value = (
-                f"coalesce(try_cast({src} AS BIGINT), CASE WHEN try_cast({src} AS DOUBLE) = "
-                f"round(try_cast({src} AS DOUBLE)) THEN CAST(try_cast({src} AS DOUBLE) AS BIGINT)"
-                " END)"
+                f"CASE WHEN {text} <> '' THEN coalesce(try_cast({src} AS BIGINT), "
+                f"CASE WHEN try_cast({src} AS DOUBLE) = round(try_cast({src} AS DOUBLE)) "
+                f"THEN CAST(try_cast({src} AS DOUBLE) AS BIGINT) END) END"
             )
             checks.append((fld, f"{given} AND (v_{fld} IS NULL OR v_{fld} < 0)"))
-        elif fld == "kind":
-            value = _map_sql(_KINDS, f"lower(trim({text}))")
-            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
-        elif fld == "lang":
-            low = f"lower(trim({text}))"
-            value = f"nullif(coalesce({_map_sql(_LANGUAGES, low)}, trim({text})), '')"
         else:
-            continue  # taken from the block as it is, without a round trip through DuckDB
+            # Text and ids are taken from the block as they are, and the few distinct values of
+            # kind and lang are mapped in Arrow: neither needs a round trip through DuckDB.
+            continue
         inner.append(f"{value} AS v_{fld}")
         computed.append(fld)
         if any(f == fld for f, _ in checks):
@@ -414,7 +431,7 @@ class TableReader(Reader):
         )
         sources = {f: _Source(c, columns[c]) for f, c in fields.items()}
         con = duckdb.connect(
-            config={"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True}
+            config={"threads": 1, "memory_limit": "1GB", "preserve_insertion_order": True}
         )
         con.execute(f"SET TimeZone = {_lit(self.options.timezone)}")
         self._con = con
@@ -431,8 +448,15 @@ class TableReader(Reader):
         if done.num_rows != block.num_rows:
             raise RuntimeError("conversion changed the number of rows")
         columns: list[pa.ChunkedArray] = []
+        bad_kind = None
         for f in plan.order:
-            if f in plan.passthrough:
+            if f == "kind":
+                kinds, bad_kind = _spelled(block.column(plan.fields[f]), _KINDS, keep_unknown=False)
+                columns.append(kinds)
+            elif f == "lang":
+                langs, _ = _spelled(block.column(plan.fields[f]), _LANGUAGES, keep_unknown=True)
+                columns.append(langs)
+            elif f in plan.passthrough:
                 col = block.column(plan.fields[f])
                 columns.append(col if pa.types.is_string(col.type) else col.cast(pa.string()))
             elif f in _TIMES:
@@ -440,15 +464,20 @@ class TableReader(Reader):
             else:
                 columns.append(done.column(f))
         out = pa.table([*columns, block.column("_record")], names=[*plan.order, "_record"])
-        bad_mask = done.column("_bad").is_valid()
+        bad_field, bad_value = done.column("_bad"), done.column("_bad_value")
+        if bad_kind is not None and pc.any(bad_kind).as_py():
+            kind_col = block.column(plan.fields["kind"]).cast(pa.string())
+            first = bad_field.is_null()
+            bad_field = pc.if_else(pc.and_(bad_kind, first), "kind", bad_field)
+            bad_value = pc.if_else(pc.and_(bad_kind, first), kind_col, bad_value)
+        bad_mask = bad_field.is_valid()
         problems: list[Problem] = []
         if pc.any(bad_mask).as_py():
-            bad = done.filter(bad_mask)
             originals = block.drop_columns(["_record"]).filter(bad_mask).to_pylist()
             for rec, fld, value, row in zip(
                 block.column("_record").filter(bad_mask).to_pylist(),
-                bad.column("_bad").to_pylist(),
-                bad.column("_bad_value").to_pylist(),
+                bad_field.filter(bad_mask).to_pylist(),
+                bad_value.filter(bad_mask).to_pylist(),
                 originals,
                 strict=True,
             ):
@@ -534,16 +563,16 @@ def _looks_binary(head: bytes) -> bool:
     return b"\x00" in head[:4096]
 
 
-def _boundary(buf: bytes, *, final: bool) -> int:
-    """Offset just past the last record boundary in ``buf`` (0 if none yet).
+def _boundary(buf: bytearray, end: int, *, final: bool) -> int:
+    """Offset just past the last record boundary in ``buf[:end]`` (0 if none yet).
 
     A newline ends a record when the quotes before it are balanced: RFC 4180 writers double every
     quote inside a quoted field, so parity is exact for their files.
     """
     if final:
-        return len(buf)
-    quotes = buf.count(b'"')
-    pos = len(buf)
+        return end
+    quotes = buf.count(b'"', 0, end)
+    pos = end
     after = 0
     while True:
         nl = buf.rfind(b"\n", 0, pos)
@@ -566,28 +595,41 @@ def _first_boundary(buf: bytes) -> int:
             return nl + 1
 
 
-def _blocks(fh: BinaryIO, first: bytes) -> Iterator[bytes]:
-    """Cut the stream into blocks of whole records."""
+def _blocks(fh: io.BufferedReader, first: bytes) -> Iterator[tuple[memoryview, int]]:
+    """Cut the stream into blocks of whole records: (block, number of newlines in it).
+
+    One buffer is reused for every block, so the file's bytes are copied once (from the page
+    cache) instead of three times into fresh memory; each block is parsed into new Arrow arrays
+    before the next is read over it.
+    """
+    buf = bytearray(2 * _BLOCK)
     carry = first
     while True:
-        data = fh.read(_BLOCK)
-        buf = carry + data if carry else data
-        if not buf:
+        if len(carry) + _BLOCK > len(buf):
+            buf = bytearray(len(carry) + _BLOCK)  # a record longer than a block: rare
+        buf[: len(carry)] = carry
+        with memoryview(buf) as free:
+            n = fh.readinto(free[len(carry) : len(carry) + _BLOCK])
+        end = len(carry) + n
+        if end == 0:
             return
-        cut = _boundary(buf, final=not data)
-        if cut == 0 and len(buf) > _MAX_CARRY:
+        cut = _boundary(buf, end, final=n == 0)
+        if cut == 0 and end > _MAX_CARRY:
             # Unbalanced quotes (a stray '"' in an unquoted field): fall back to the last newline
             # rather than buffer the rest of the file; the parser then reports the rows it
             # cannot split as ragged, with their lines.
-            cut = buf.rfind(b"\n") + 1
-        if cut == 0:
-            carry = buf
-            continue
-        yield buf[:cut]
-        carry = buf[cut:]
-        if not data:
+            cut = buf.rfind(b"\n", 0, end) + 1
+            if cut == 0:
+                raise InputError(
+                    getattr(fh, "name", "input"),
+                    f"no line end in {end >> 20} MB; this is not a CSV file",
+                )
+        if cut:
+            yield memoryview(buf)[:cut], buf.count(b"\n", 0, cut)
+        carry = bytes(buf[cut:end])
+        if n == 0:
             if carry:
-                yield carry
+                yield memoryview(carry), carry.count(b"\n")
             return
 
 
@@ -620,7 +662,7 @@ class CsvReader(TableReader):
         # "looks like JSON" from read() instead of a parse error.
         return bool(head) and not _looks_binary(head)
 
-    def _header(self, fh: BinaryIO) -> tuple[list[str], str, int, bytes]:
+    def _header(self, fh: io.BufferedReader) -> tuple[list[str], str, int, bytes]:
         """Column names, delimiter, lines the header spans, and the bytes read past it."""
         file = str(self.path)
         head = fh.read(1 << 16)
@@ -665,20 +707,19 @@ class CsvReader(TableReader):
             yield from _ahead(self._chunks(fh, rest, header_lines + 1, columns, delimiter))
 
     def _chunks(
-        self, fh: BinaryIO, rest: bytes, line: int, columns: list[str], delimiter: str
+        self, fh: io.BufferedReader, rest: bytes, line: int, columns: list[str], delimiter: str
     ) -> Generator[Chunk, None, None]:
         try:
-            for block in _blocks(fh, rest):
-                newlines = block.count(b"\n")
+            for block, newlines in _blocks(fh, rest):
                 yield from self._block(block, line, newlines, columns, delimiter)
                 line += newlines
         finally:
             self._close()
 
     def _block(
-        self, block: bytes, line: int, newlines: int, columns: list[str], delimiter: str
+        self, block: memoryview, line: int, newlines: int, columns: list[str], delimiter: str
     ) -> Iterator[Chunk]:
-        lines = newlines + (0 if block.endswith(b"\n") else 1)
+        lines = newlines + (0 if block[-1] == ord("\n") else 1)
         table = self._parse(block, columns, delimiter)
         if table is not None:
             records = _line_numbers(table, line, lines)
@@ -689,10 +730,10 @@ class CsvReader(TableReader):
                 return
         yield from self._slow_block(block, line, columns, delimiter)
 
-    def _parse(self, block: bytes, columns: list[str], delimiter: str) -> pa.Table | None:
+    def _parse(self, block: memoryview, columns: list[str], delimiter: str) -> pa.Table | None:
         try:
             return pacsv.read_csv(
-                pa.BufferReader(block),
+                pa.BufferReader(pa.py_buffer(block)),
                 read_options=pacsv.ReadOptions(
                     column_names=columns, block_size=4 << 20, use_threads=True
                 ),
@@ -708,10 +749,10 @@ class CsvReader(TableReader):
             return None
 
     def _slow_block(
-        self, block: bytes, line: int, columns: list[str], delimiter: str
+        self, block: memoryview, line: int, columns: list[str], delimiter: str
     ) -> Iterator[Chunk]:
         """Parse a block Arrow refused with the csv module, quarantining exactly the bad rows."""
-        text = block.decode("utf-8", errors="surrogateescape")
+        text = bytes(block).decode("utf-8", errors="surrogateescape")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         rows: list[list[str]] = []
         records: list[int] = []

@@ -254,3 +254,37 @@ def test_parquet_with_typed_columns(ws: Workspace, tmp_path: Path) -> None:
     assert got["10"]["urls"] == ["http://x"]
     assert json.loads(got["11"]["raw"]) == {"score": 2.5}
     assert quarantine(ws) == [(3, "created_at", "required field is missing or empty")]
+
+
+def test_canonical_parquet_round_trips(ws: Workspace, tmp_path: Path) -> None:
+    from tidings import schema
+
+    rows = [
+        {
+            "post_id": "1",
+            "platform": "twitter",
+            "account_id": "a",
+            "account_name": "ann",
+            "created_at": t(2014, 6, 10, 12),
+            "text": "hi #x",
+            "lang": "en",
+            "kind": "reply",
+            "reply_to": "0",
+            "urls": ["http://x.org"],
+            "hashtags": ["x"],
+            "mentions": [],
+            "media": [],
+            "lat": 1.5,
+            "lon": 2.5,
+            "withheld_in": ["DE"],
+            "dataset": "elsewhere",
+            "raw": '{"id": 1}',
+        }
+    ]
+    f = tmp_path / "canonical.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema.POSTS), f)
+    ingest(ws, [f], dataset="here")
+    got = posts(ws)["1"]
+    expected = dict(rows[0], dataset="here")
+    assert {k: got[k] for k in expected} == expected
+    assert got["repost_of"] is None and got["source"] is None

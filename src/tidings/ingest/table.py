@@ -348,7 +348,8 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
     columns = list(all_columns)
     # `raw` keeps what no canonical field took; the rest is in typed columns already, and
     # serialising every row again would cost a quarter of the ingest time.
-    taken = {s.column for s in sources.values()}
+    # A `dataset` column (a table tidings wrote) is not data: the ingest names the dataset.
+    taken = {s.column for s in sources.values()} | {"dataset"}
     unknown = [c for c in columns if c not in taken]
     if "raw" not in sources and unknown:
         pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in unknown)

@@ -193,14 +193,13 @@ def to_posts(frame: Frame, ids: Int, look: Lookup, rng: np.random.Generator) -> 
     """The canonical posts table of a frame whose rows got ``ids``."""
     n = len(frame)
     id_str = int_strings(ids)
-    has_ref = frame.ref >= 0
-    ref_ids = pc.if_else(
-        pa.array(has_ref), id_str.take(pa.array(np.where(has_ref, frame.ref, 0))), None
-    )
-    none = pa.scalar(None, pa.string())
+
+    def pick(values: pa.Array, rows: Int, keep: Int) -> pa.Array:
+        # Taking with null indices copies only the kept strings: sparse columns stay small.
+        return values.take(pa.array(np.where(keep, rows, 0), mask=~keep))
 
     def ref_of(kind: int) -> pa.Array:
-        return pc.if_else(pa.array(frame.kind == kind), ref_ids, none)
+        return pick(id_str, frame.ref, (frame.kind == kind) & (frame.ref >= 0))
 
     acc = pa.array(frame.acc)
     geo = frame.place >= 0
@@ -225,7 +224,7 @@ def to_posts(frame: Frame, ids: Int, look: Lookup, rng: np.random.Generator) -> 
         "mentions": frame.mentions,
         "media": frame.media,
         "source": look.apps.take(pa.array(frame.source)),
-        "place_name": pc.if_else(pa.array(geo), look.place_names.take(pa.array(pidx)), none),
+        "place_name": pick(look.place_names, pidx, geo),
         "lat": pa.array(lat, from_pandas=True),
         "lon": pa.array(lon, from_pandas=True),
         "withheld_in": pa.nulls(n, pa.list_(pa.string())),

@@ -250,7 +250,6 @@ def generate(config: DemoConfig | None = None, **overrides: Any) -> Demo:
         tables.append(to_posts(frame, post_ids(frame, first), look, _rng(cfg, 11, b)))
         per_account += np.bincount(frame.acc, minlength=len(pop))
         del frame
-        pa.default_memory_pool().release_unused()
 
     truth: dict[str, pa.Table] = {}
     if plant.frames:

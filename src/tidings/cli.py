@@ -280,6 +280,11 @@ def report_cmd(workspace: Path, out_file: Path | None) -> None:
     client apps, quarantined records) and the newest coordination and campaign results. It works
     offline: charts come from the plotly.js bundled with tidings, nothing is fetched, and links
     found in posts are shown as text.
+
+    \b
+    Examples:
+      tidings report ws                              # ws/runs/<run-id>/report.html
+      tidings report ws --out weekly.html
     """
     from .report import write_report
 
@@ -309,6 +314,11 @@ def demo_cmd(workspace: Path, n_posts: int, seed: int) -> None:
     app campaign, a hashtag bomb, a hijacked trend), writes it as Twitter v1.1 JSONL, ingests
     it, runs every analysis available and writes the HTML report. The ground truth goes to
     WORKSPACE/demo-input/truth/. Nothing is served and nothing asks a question.
+
+    \b
+    Examples:
+      tidings demo                                   # 300,000 posts in ./demo-workspace
+      tidings demo --posts 1000000 --seed 7 --workspace /tmp/big
     """
     from .demo import run_demo
 

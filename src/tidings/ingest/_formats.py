@@ -6,9 +6,11 @@ from . import register_reader
 from .coortweet import CoorTweetReader
 from .table import CsvReader, ParquetReader
 from .telegram import TelegramReader
+from .twitter_v1 import TwitterV1Reader
 
 # Specific formats first; the generic tables last, as they accept any CSV or Parquet.
 register_reader(TelegramReader)
+register_reader(TwitterV1Reader, aliases=("twitter",))
 register_reader(CoorTweetReader, aliases=("csv",))
 register_reader(ParquetReader, aliases=("parquet",))
 register_reader(CsvReader, aliases=("csv",))

@@ -185,7 +185,7 @@ def test_hostile_values_are_escaped_not_executed(report: Path, page: Page) -> No
     assert data and not any("<" in s for s in data)
     labels = json.loads(data[[a.get("data-target") for a in scripts if a.get("type")].index(
         "chart-accounts")])["data"][0]["y"]  # fmt: skip
-    assert "&quot;&gt;&lt;img src=x onerror=&quot;window.__xss = 2&quot;&gt;" in labels
+    assert '"&gt;&lt;img src=x onerror="window.__xss = 2"&gt;' in labels
 
 
 def test_coordination_and_campaign_sections_appear_with_their_runs(
@@ -334,13 +334,23 @@ def test_report_renders_offline_in_chromium(report: Path) -> None:
             bars = page.eval_on_selector_all("#chart-hashtags .point path", "ps => ps.length")
             injected = page.evaluate("typeof window.__xss")
             shown = page.inner_text("#accounts table")
+            ticks = page.eval_on_selector_all(
+                "#chart-accounts .ytick text, #chart-apps .ytick text",
+                "ts => ts.map(t => t.textContent)",
+            )
+            stray = page.evaluate(
+                "[...document.querySelectorAll('img, iframe, object, embed')].length + "
+                "[...document.querySelectorAll('a')].filter("
+                "a => !(a.getAttribute('href') || '').startsWith('#')).length"
+            )
         finally:
             browser.close()
     assert blocked == [] and errors == [] and dialogs == []
     assert {"chart-volume", "chart-accounts", "chart-hashtags", "chart-domains"} <= set(charts)
     assert bars == 20
-    assert injected == "undefined"
-    assert HOSTILE_NAME in shown  # visible as text
+    assert injected == "undefined" and stray == 0
+    assert HOSTILE_NAME in shown  # visible as text, in the table and on the charts' axes
+    assert HOSTILE_NAME in ticks and HOSTILE_APP in ticks
 
 
 def test_empty_workspace_and_minimal_runs_still_report(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 Plotly renders labels as a small HTML dialect (``<b>``, ``<br>``, ``<a href>``), so a hashtag or
 account name straight from a post could become markup, or a link. Every label taken from the
-data goes through :func:`label` (HTML-escaped, which plotly shows as the literal characters).
+data goes through :func:`label`: ``&``, ``<`` and ``>`` are escaped, which plotly shows as the
+literal characters (it decodes no other named entity, so quotes are left as they are: outside a
+tag they are plain text).
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ _BASE_LAYOUT: dict[str, Any] = {
 
 
 def label(value: Any, limit: int = 60) -> str:
-    """A data value as a safe plotly label: shortened, then HTML-escaped."""
+    """A data value as a safe plotly label: shortened, then ``&<>`` escaped."""
     s = "" if value is None else str(value)
     if len(s) > limit:
         s = s[: limit - 1] + "…"
-    return html.escape(s, quote=True)
+    return html.escape(s, quote=False)
 
 
 def to_json(spec: dict[str, Any]) -> str:

@@ -175,6 +175,7 @@ class _Tweet(_Status):
 
 _DECODER = msgspec.json.Decoder(_Tweet)
 _ANCHOR = re.compile(r">([^<]*)<")
+_USER_KEY = re.compile(rb'"user"\s*:\s*\{')
 
 
 def _id(value: str | None, number: int | None) -> str | None:
@@ -405,6 +406,7 @@ class _Converter:
         if len(self.recent) > _RECENT:
             self.recent.clear()
         posts = self._posts(rows, embedded, block.lines, problems)
+        problems.sort(key=lambda p: p.record)  # found in passes; reported in file order
         return Chunk(posts=posts, accounts=_accounts(accounts), problems=problems, skipped=skipped)
 
     def _embed(self, e: _Status, n: int, embedded: list[_Row], accounts: dict[str, _User]) -> None:
@@ -819,7 +821,7 @@ def _verdict(head: bytes) -> tuple[int | None, str | None, str] | None:
         if not _is_notice(obj):
             return (i, "user", _not_a_tweet(obj))
     # No complete line decided it: a first line longer than the head, or only notices.
-    if b'"user":{' in stripped and b'"id_str"' in stripped:
+    if _USER_KEY.search(stripped) and b'"id_str"' in stripped:
         return None
     return (1, None, "no Twitter API v1.1 tweet in the first 64 KiB")
 

@@ -310,12 +310,20 @@ class _Plan:
     """Fields copied from their column unchanged (text, ids)."""
 
 
-def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]) -> _Plan:
-    """Build the per-block conversion: canonical values, the first bad field and its value."""
+def _plan(
+    sources: Mapping[str, _Source],
+    all_columns: Mapping[str, pa.DataType],
+    empty: frozenset[str] = frozenset(),
+) -> _Plan:
+    """Build the conversion of blocks whose ``empty`` fields have no value at all: canonical
+    values, the first bad field and its value. Empty fields are left out of the chunk (the
+    pipeline reads a missing column as empty), which spares converting and conforming them."""
     inner: list[str] = []
     computed: list[str] = []
     checks: list[tuple[str, str]] = []  # (field, SQL true when the value is bad)
     for fld, source in sources.items():
+        if fld in empty:
+            continue
         src = _q(source.column)
         text = f"CAST({src} AS VARCHAR)"
         given = f"(s_{fld} <> '')"
@@ -365,7 +373,11 @@ def _plan(sources: Mapping[str, _Source], all_columns: Mapping[str, pa.DataType]
         f"{f'CASE {bad_value} END' if checks else 'NULL'} AS _bad_value "
         f"FROM (SELECT {''.join(c + ', ' for c in inner)}_record FROM block)"
     )
-    order = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f in sources or f in computed]
+    order = [
+        f
+        for f in (*schema.POSTS.names, *ACCOUNT_FIELDS)
+        if (f in sources and f not in empty) or f in computed
+    ]
     accounts_sql = None
     if any(f in sources for f in ACCOUNT_FIELDS):
         cols = ["account_id"]
@@ -425,6 +437,9 @@ class TableReader(Reader):
             ) from None
         self._con: duckdb.DuckDBPyConnection | None = None
         self._plan: _Plan | None = None
+        self._sources: dict[str, _Source] = {}
+        self._columns: dict[str, pa.DataType] = {}
+        self._plans: dict[frozenset[str], _Plan] = {}
 
     def _prepare(self, columns: Mapping[str, pa.DataType], header_line: int | None) -> _Plan:
         fields = _resolve(
@@ -436,13 +451,29 @@ class TableReader(Reader):
         )
         con.execute(f"SET TimeZone = {_lit(self.options.timezone)}")
         self._con = con
+        self._sources = sources
+        self._columns = dict(columns)
         self._plan = _plan(sources, columns)
         return self._plan
 
+    def _plan_for(self, block: pa.Table) -> _Plan:
+        """The plan for this block, leaving out the fields whose column is empty throughout."""
+        assert self._plan is not None
+        empty = frozenset(
+            f
+            for f, src in self._sources.items()
+            if f not in _REQUIRED and _all_empty(block.column(src.column))
+        )
+        if not empty:
+            return self._plan
+        if empty not in self._plans:
+            self._plans[empty] = _plan(self._sources, self._columns, empty)
+        return self._plans[empty]
+
     def _convert(self, block: pa.Table) -> Chunk:
         """One block of source rows (plus ``_record``) -> canonical chunk and problems."""
-        assert self._con is not None and self._plan is not None
-        con, plan = self._con, self._plan
+        assert self._con is not None
+        con, plan = self._con, self._plan_for(block)
         con.register("block", block)
         done = con.sql(plan.sql).to_arrow_table()
         con.unregister("block")
@@ -498,6 +529,15 @@ class TableReader(Reader):
         if self._con is not None:
             self._con.close()
             self._con = None
+
+
+def _all_empty(column: pa.ChunkedArray) -> bool:
+    if column.null_count == len(column):
+        return True
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        longest = pc.max(pc.binary_length(column)).as_py()
+        return longest is None or longest == 0
+    return False
 
 
 def _utc(table: pa.Table, name: str) -> pa.Table:

@@ -402,9 +402,9 @@ def _step_coordinate(state: DemoRun, ws: Any) -> str:
 
 
 def _step_campaigns(state: DemoRun, ws: Any) -> str:
-    find_campaigns = _optional("campaigns", "detect_campaigns")
+    detect_campaigns = _optional("campaigns", "detect_campaigns")
     out = ws.path / "results" / "campaigns"
-    find_campaigns(ws, out=out)
+    detect_campaigns(ws, out=out)
     state.results["campaigns"] = out
     return f"campaigns: results in {out}"
 

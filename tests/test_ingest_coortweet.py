@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from tidings import Workspace
 from tidings.cli import cli
 from tidings.ingest import detect_format, ingest
+from tidings.ingest.coortweet import CoorTweetReader
 
 ROWS = [
     # object_id, account_id, content_id, timestamp_share
@@ -40,6 +41,14 @@ def test_detected_by_header_in_any_column_order(tmp_path: Path) -> None:
     h = tmp_path / "plain.csv"
     h.write_text("post_id,account_id,created_at\n1,a,2021-01-01\n")
     assert detect_format(h).name == "generic-csv"
+    # Binary files (a Parquet footer, a stray carriage return) are not CooRTweet, and sniffing
+    # them must not fail.
+    b = tmp_path / "binary.bin"
+    b.write_bytes(b"PAR1\x00\x15\r\x04object_id,account_id,content_id,timestamp_share\n")
+    assert not CoorTweetReader.sniff(b, b.read_bytes())
+    r = tmp_path / "cr.csv"
+    r.write_bytes(b"a,b\rc,d\n1,2\n")
+    assert not CoorTweetReader.sniff(r, r.read_bytes())
 
 
 def test_object_becomes_repost_of(ws: Workspace, tmp_path: Path) -> None:

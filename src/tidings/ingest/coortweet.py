@@ -36,9 +36,11 @@ class CoorTweetReader(CsvReader):
 
     @classmethod
     def sniff(cls, path: Path, head: bytes) -> bool:
+        if not CsvReader.sniff(path, head):
+            return False
         first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
         try:
-            names = next(csv.reader(io.StringIO(first)))
-        except StopIteration:
+            names = next(csv.reader(io.StringIO(first, newline="")), [])
+        except csv.Error:
             return False
         return set(COLUMNS) <= {n.strip() for n in names}

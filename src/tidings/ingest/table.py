@@ -153,10 +153,6 @@ class _Source:
     column: str
     type: pa.DataType
 
-    @property
-    def is_text(self) -> bool:
-        return bool(pa.types.is_string(self.type) or pa.types.is_large_string(self.type))
-
 
 def _resolve(
     file: str,

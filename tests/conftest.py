@@ -48,3 +48,36 @@ def demo_collection(
         return made[key]
 
     return make
+
+
+@pytest.fixture(scope="session")
+def campaigns_run(
+    demo_collection: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., tuple[object, Path]]:
+    """``campaigns_run(n_posts=..., **config) -> (CampaignResult, demo dir)``: a demo collection
+    ingested (posts with their authors' profiles) and run through ``detect_campaigns`` with
+    default settings, once per session per parameter set."""
+    import duckdb
+
+    from tidings import detect_campaigns, ingest
+
+    made: dict[tuple[tuple[str, object], ...], tuple[object, Path]] = {}
+
+    def run(n_posts: int = 1_000_000, **overrides: object) -> tuple[object, Path]:
+        key = (("n_posts", n_posts), *sorted(overrides.items()))
+        if key not in made:
+            src = demo_collection(n_posts=n_posts, **overrides)
+            root = tmp_path_factory.mktemp("campaigns")
+            profiled = root / "posts.parquet"
+            duckdb.sql(
+                f"COPY (SELECT p.* EXCLUDE (raw), a.created_at AS account_created_at "
+                f"FROM '{src / 'posts.parquet'}' p "
+                f"LEFT JOIN '{src / 'accounts.parquet'}' a USING (account_id)) "
+                f"TO '{profiled}' (FORMAT parquet)"
+            )
+            ws = Workspace.init(root / "ws")
+            ingest(ws, [profiled], format="parquet", dataset="demo")
+            made[key] = (detect_campaigns(ws, out=root / "out"), src)
+        return made[key]
+
+    return run

@@ -30,7 +30,7 @@ from .stats import binomial_surprise, poisson_surprise
 __all__ = ["AppProfiles"]
 
 _KEYS_SQL = """
-    SELECT s.app, s.account_id, s.post_id, 'text' AS kk, to_hex(t.text_key) AS key
+    SELECT s.app, s.account_id, s.post_id, 'text' AS kk, lpad(to_hex(t.text_key), 16, '0') AS key
     FROM cp_text t JOIN cp_stage s USING (rid)
     UNION ALL
     SELECT s.app, s.account_id, s.post_id, 'url' AS kk, u.url AS key

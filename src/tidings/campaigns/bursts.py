@@ -53,8 +53,8 @@ _ENTITY_SQL = {
     "JOIN cp_stage s USING (rid)",
     "mention": "SELECT 'mention' AS ekind, unnest(mentions) AS entity, account_id, ts "
     "FROM cp_stage",
-    "text": "SELECT 'text' AS ekind, to_hex(t.text_key) AS entity, s.account_id, s.ts "
-    "FROM cp_text t JOIN cp_stage s USING (rid)",
+    "text": "SELECT 'text' AS ekind, lpad(to_hex(t.text_key), 16, '0') AS entity, "
+    "s.account_id, s.ts FROM cp_text t JOIN cp_stage s USING (rid)",
 }
 _MAD_TO_SIGMA = 1.4826
 
@@ -135,6 +135,10 @@ class BurstDetector:
         day plus silent days, so a brand-new hashtag can burst.
     merge_gap:
         Minutes between flagged bins that still belong to one episode.
+    z_extend, extend_hours:
+        An episode is flagged by its peak but measured over its whole rise and fall: adjacent
+        10-minute bins with a robust z of at least ``z_extend`` join it, up to
+        ``extend_hours`` each way.
     heavy_posts:
         Posts of the entity in one episode that make an account "heavy" (a bomb's sender).
     min_accounts:
@@ -154,6 +158,8 @@ class BurstDetector:
         z_min: float = 5.0,
         min_days: int = 7,
         merge_gap: int = 10,
+        z_extend: float = 2.0,
+        extend_hours: int = 6,
         heavy_posts: int = 5,
         min_accounts: int = 3,
         heavy_share: float = 0.5,
@@ -165,6 +171,8 @@ class BurstDetector:
         self.z_min = z_min
         self.min_days = min_days
         self.merge_gap = merge_gap
+        self.z_extend = z_extend
+        self.extend_hours = extend_hours
         self.heavy_posts = heavy_posts
         self.min_accounts = min_accounts
         self.heavy_share = heavy_share
@@ -379,6 +387,8 @@ class BurstDetector:
         ep_start = fs[new]
         ep_end = np.zeros(n_ep, np.int64)
         np.maximum.at(ep_end, ep_idx, fend)
+        ep_eid, ep_start, ep_end = self._extend(ep_eid, ep_start, ep_end, ekind, entity)
+        n_ep = len(ep_eid)
         exp_ep, var_ep = self._expected(ep_eid, ep_start, ep_end)
 
         episodes = pa.table(
@@ -386,8 +396,6 @@ class BurstDetector:
                 "ep": pa.array(np.arange(n_ep, dtype=np.int64)),
                 "ekind": pa.array(ekind[ep_eid], pa.string()),
                 "entity": pa.array(entity[ep_eid], pa.string()),
-                "lo": pa.array(ep_start - self.merge_gap),
-                "hi": pa.array(ep_end + self.merge_gap),
                 "s": pa.array(ep_start),
                 "e": pa.array(ep_end),
             }
@@ -395,20 +403,18 @@ class BurstDetector:
         con.register("_episodes", episodes)
         per_acc = con.sql(
             """
-            SELECT ep.ep, s.account_id,
-                   sum(s.n) FILTER (WHERE s.minute >= ep.s AND s.minute < ep.e)::BIGINT AS core,
-                   sum(s.n)::BIGINT AS n, min(s.minute) AS first_minute,
-                   max(s.minute) AS last_minute
+            SELECT ep.ep, s.account_id, sum(s.n)::BIGINT AS n,
+                   min(s.minute) AS first_minute, max(s.minute) AS last_minute
             FROM _episodes ep JOIN bscope s
               ON s.ekind = ep.ekind AND s.entity = ep.entity
-             AND s.minute >= ep.lo AND s.minute < ep.hi
+             AND s.minute >= ep.s AND s.minute < ep.e
             GROUP BY ALL
             """
         ).fetchnumpy()
         con.unregister("_episodes")
         pe = per_acc["ep"].astype(np.int64)
-        core = np.nan_to_num(per_acc["core"].astype(np.float64))
         n_acc_posts = per_acc["n"].astype(np.float64)
+        core = n_acc_posts
         n_posts = np.bincount(pe, weights=core, minlength=n_ep)
         n_accounts = np.bincount(pe, weights=(core > 0), minlength=n_ep)
         heavy = n_acc_posts >= self.heavy_posts
@@ -455,6 +461,77 @@ class BurstDetector:
             }
         )
         return bins_tbl, ep_tbl, members
+
+    def _extend(
+        self,
+        eid: np.ndarray[Any, Any],
+        start: np.ndarray[Any, Any],
+        end: np.ndarray[Any, Any],
+        ekind: np.ndarray[Any, Any],
+        entity: np.ndarray[Any, Any],
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Widen each episode over the neighbouring 10-minute bins still above baseline.
+
+        A burst is *flagged* by its peak (z >= z_min with enough posts) but *measured* over
+        the whole rise and fall (hysteresis): bins next to it whose robust z is at least
+        ``z_extend`` are added, up to ``extend_hours`` each way, so that accounts that started
+        early or kept going late are members too. Episodes of one entity that meet merge.
+        """
+        reach = self.extend_hours * 60
+        ext = pa.table(
+            {
+                "ep": pa.array(np.arange(len(eid), dtype=np.int64)),
+                "ekind": pa.array(ekind[eid], pa.string()),
+                "entity": pa.array(entity[eid], pa.string()),
+                "lo": pa.array(start - reach),
+                "hi": pa.array(end + reach),
+            }
+        )
+        self._con.register("_ext", ext)
+        rows = self._con.sql(
+            """
+            SELECT x.ep, p.minute // 10 * 10 AS bin, sum(p.n) AS n
+            FROM _ext x JOIN bper_min p
+              ON p.ekind = x.ekind AND p.entity = x.entity
+             AND p.minute >= x.lo AND p.minute < x.hi
+            GROUP BY ALL
+            """
+        ).fetchnumpy()
+        self._con.unregister("_ext")
+        ep = rows["ep"].astype(np.int64)
+        b = rows["bin"].astype(np.int64)
+        g = eid[ep] * 24 + (b // 60) % 24
+        expected = self._med[g] / 6.0
+        sigma = np.maximum.reduce(
+            [_MAD_TO_SIGMA * self._mad[g] * np.sqrt(1 / 6.0), np.sqrt(expected), np.ones(len(g))]
+        )
+        ok = (rows["n"] - expected) / sigma >= self.z_extend
+        above: dict[int, set[int]] = {}
+        for e, bin_ in zip(ep[ok].tolist(), b[ok].tolist(), strict=True):
+            above.setdefault(e, set()).add(bin_)
+        new_start = start.copy()
+        new_end = end.copy()
+        for e in range(len(eid)):
+            bins = above.get(e, set())
+            lo = int(start[e]) // 10 * 10
+            while lo - 10 in bins or lo - 20 in bins:
+                lo -= 10 if lo - 10 in bins else 20
+            hi = (int(end[e]) + 9) // 10 * 10
+            while hi in bins or hi + 10 in bins:
+                hi += 10 if hi in bins else 20
+            new_start[e] = max(min(lo, int(start[e])), int(start[e]) - reach)
+            new_end[e] = min(max(hi, int(end[e])), int(end[e]) + reach)
+        # Merge episodes of one entity that now overlap.
+        order = np.lexsort((new_start, eid))
+        eid, new_start, new_end = eid[order], new_start[order], new_end[order]
+        big = np.int64(1) << 40
+        run_end = np.maximum.accumulate(new_end + eid * big)
+        first = np.ones(len(eid), bool)
+        first[1:] = (eid[1:] != eid[:-1]) | (new_start[1:] + eid[1:] * big > run_end[:-1])
+        idx = np.cumsum(first) - 1
+        merged_end = np.zeros(int(idx[-1]) + 1 if len(idx) else 0, np.int64)
+        np.maximum.at(merged_end, idx, new_end)
+        return eid[first], new_start[first], merged_end
 
     def _expected(
         self, eid: np.ndarray[Any, Any], start: np.ndarray[Any, Any], end: np.ndarray[Any, Any]

@@ -82,6 +82,11 @@ class ContentCampaigns:
         near-duplicate candidates (templates repeat; a common opening phrase does not).
     overlap:
         Share of the smaller key's accounts two keys must share to join one campaign.
+    corroborate, fast_span_s, min_corroboration:
+        Kinds that spread organically in cascades (links, media) need more than a tight time
+        window: their core window must be under ``fast_span_s`` seconds, or their other
+        signals (app, creation, regularity) must add up to ``min_corroboration``, or their
+        accounts must push several such keys together.
     """
 
     def __init__(
@@ -95,6 +100,9 @@ class ContentCampaigns:
         min_time_score: float = 10.0,
         anchor_variety: float = 0.5,
         overlap: float = 0.5,
+        corroborate: tuple[str, ...] = ("url", "media"),
+        fast_span_s: float = 600.0,
+        min_corroboration: float = 10.0,
     ) -> None:
         self.kinds = kinds
         self.min_accounts = min_accounts
@@ -104,6 +112,9 @@ class ContentCampaigns:
         self.min_time_score = min_time_score
         self.anchor_variety = anchor_variety
         self.overlap = overlap
+        self.corroborate = corroborate
+        self.fast_span_s = fast_span_s
+        self.min_corroboration = min_corroboration
 
     def fit(self, posts: PostFrame | Workspace | pa.Table) -> ContentCampaigns:
         frame = PostFrame.of(posts)
@@ -180,7 +191,7 @@ class ContentCampaigns:
         parts = []
         if "identical_text" in self.kinds:
             parts.append(
-                "SELECT 'identical_text' AS kind, to_hex(t.text_key) AS key, s.rid, "
+                "SELECT 'identical_text' AS kind, lpad(to_hex(t.text_key), 16, '0') AS key, s.rid, "
                 "s.account_id, s.ts, s.app FROM cp_text t JOIN cp_stage s USING (rid) "
                 "ANTI JOIN cp_near n USING (rid)"
             )
@@ -294,6 +305,14 @@ class ContentCampaigns:
 
         score = s_time + s_app + s_creation + s_reg
         flagged = (score >= self.min_score) & (s_time >= self.min_time_score)
+        # Links and media spread organically in cascades, all within a day or so, which the
+        # time signal alone cannot tell from a push; they also need something besides time.
+        kinds_arr = np.asarray(keys["kind"].to_pylist(), dtype=object)
+        corroborated = (
+            ~np.isin(kinds_arr, list(self.corroborate))
+            | (span_core <= self.fast_span_s)
+            | (s_app + s_creation + s_reg >= self.min_corroboration)
+        )
         ts = pa.timestamp("us", tz="UTC")
         self.keys_ = keys.select(["kind", "key", "n_posts", "n_accounts"]).append_column(
             "first_seen", pa.array(keys["first_ts"].to_numpy() * 1_000_000, ts)
@@ -311,6 +330,7 @@ class ContentCampaigns:
             ("s_creation", pa.array(s_creation)),
             ("s_regularity", pa.array(s_reg)),
             ("score", pa.array(score)),
+            ("corroborated", pa.array(corroborated)),
             ("flagged", pa.array(flagged)),
         ):
             self.keys_ = self.keys_.append_column(name, col)
@@ -354,6 +374,25 @@ class ContentCampaigns:
             kinds[fk[ka]] == kinds[fk[kb]]
         )
         comp = components(len(fk), ka[ok], kb[ok])
+        # A component needs a corroborated key, or several keys pushed by the same accounts.
+        n_comp = int(comp.max()) + 1 if len(comp) else 0
+        corr = self.keys_["corroborated"].to_numpy(zero_copy_only=False)[fk]
+        keep_comp = (np.bincount(comp, weights=corr, minlength=n_comp) > 0) | (
+            np.bincount(comp, minlength=n_comp) >= 2
+        )
+        keep = keep_comp[comp] if len(comp) else np.zeros(0, bool)
+        final = np.zeros(len(flagged), bool)
+        final[fk[keep]] = True
+        self.keys_ = self.keys_.set_column(
+            self.keys_.schema.get_field_index("flagged"), "flagged", pa.array(final)
+        )
+        fk, comp = fk[keep], np.unique(comp[keep], return_inverse=True)[1]
+        rows_keep = final[self._rows_kid]
+        r_kid = self._rows_kid[rows_keep]
+        r_acc = np.asarray(self._rows_account, dtype=object)[rows_keep]
+        r_n = self._rows_n[rows_keep]
+        local = np.full(len(flagged), -1, np.int64)
+        local[fk] = np.arange(len(fk))
         # Campaign ids ordered by score, best first.
         score = self.keys_["score"].to_numpy()[fk]
         best = np.full(int(comp.max()) + 1 if len(comp) else 0, -np.inf)

@@ -457,7 +457,7 @@ def _bomb_posts(frame: PostFrame, bursts: BurstDetector) -> None:
             FROM cp_urls u JOIN cp_stage s USING (rid)
             SEMI JOIN (SELECT account_id FROM cp_bomb_occ) USING (account_id)
             UNION ALL
-            SELECT 'text', to_hex(t.text_key), s.rid, s.account_id, s.ts
+            SELECT 'text', lpad(to_hex(t.text_key), 16, '0'), s.rid, s.account_id, s.ts
             FROM cp_text t JOIN cp_stage s USING (rid)
             SEMI JOIN (SELECT account_id FROM cp_bomb_occ) USING (account_id)) p
         JOIN cp_bomb_occ o USING (ekind, entity, account_id)

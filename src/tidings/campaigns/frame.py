@@ -64,6 +64,7 @@ _CHEAP = (
     r"|@"
 )
 _SCHEME = r"^[a-z][a-z0-9+.\-]*://(www\.)?"
+_URL_IN_TEXT = rf"https?://[^{_WS}]+"
 
 
 def _sql_string(value: str) -> str:
@@ -73,9 +74,9 @@ def _sql_string(value: str) -> str:
 class PostFrame:
     """Posts prepared for the campaign detectors (see the module doc for the tables).
 
-    Hashtags and mentions are used as the canonical columns give them (lower-case, no ``#`` or
-    ``@``); where a reader left them NULL (a CSV without entity columns) they are taken from
-    the text. URLs likewise fall back to the links in the text.
+    Hashtags, mentions and URLs are used as the canonical columns give them (lower-case, no
+    ``#`` or ``@``), except in a dataset where no post has any of them as a list: that dataset
+    came from a table without entity columns (a CSV export), so they are taken from the text.
 
     >>> frame = PostFrame.of(workspace)                  # doctest: +SKIP
     >>> frame.con.sql("select count(*) from cp_posts")   # doctest: +SKIP
@@ -89,33 +90,45 @@ class PostFrame:
         accounts: str | None = "accounts",
     ) -> None:
         self.con = con
-        text = "coalesce(text, '')"
+        # A dataset whose posts never carry hashtags, mentions or URLs as lists came from a
+        # table without those columns (a CSV export): take them from the text instead.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_datasets AS
+            SELECT dataset, bool_or(len(hashtags) > 0) AS has_tags,
+                   bool_or(len(mentions) > 0) AS has_mentions, bool_or(len(urls) > 0) AS has_urls
+            FROM {relation} GROUP BY dataset
+            """
+        )
+        text = "coalesce(p.text, '')"
         tags = (
-            f"coalesce(hashtags, list_distinct(list_transform(regexp_extract_all({text}, "
-            r"'#([\p{L}\p{N}_]+)', 1), lambda x: lower(x))))"
+            f"CASE WHEN d.has_tags THEN coalesce(p.hashtags, []) ELSE "
+            f"list_distinct(list_transform(regexp_extract_all({text}, "
+            r"'#([\p{L}\p{N}_]+)', 1), lambda x: lower(x))) END"
         )
         mentions = (
-            f"coalesce(mentions, list_distinct(list_transform(regexp_extract_all({text}, "
-            r"'@([A-Za-z0-9_]+)', 1), lambda x: lower(x))))"
+            f"CASE WHEN d.has_mentions THEN coalesce(p.mentions, []) ELSE "
+            f"list_distinct(list_transform(regexp_extract_all({text}, "
+            r"'@([A-Za-z0-9_]+)', 1), lambda x: lower(x))) END"
         )
         raw_urls = (
-            f"coalesce(urls, regexp_extract_all({text}, "
-            rf"'https?://[^{_WS}]+'))"
+            f"CASE WHEN d.has_urls THEN coalesce(p.urls, []) ELSE "
+            f"regexp_extract_all({text}, '{_URL_IN_TEXT}') END"
         )
         k = ANCHOR_TOKENS
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE cp_stage AS
             WITH p AS (
-                SELECT post_id, account_id,
-                       CAST(epoch(created_at) AS BIGINT) AS ts,
-                       coalesce(kind, 'post') <> 'repost' AS original,
-                       {keys.app_key_sql("source")} AS app,
+                SELECT p.post_id, p.account_id,
+                       CAST(epoch(p.created_at) AS BIGINT) AS ts,
+                       coalesce(p.kind, 'post') <> 'repost' AS original,
+                       {keys.app_key_sql("p.source")} AS app,
                        {tags} AS hashtags, {mentions} AS mentions,
                        list_filter({raw_urls}, lambda u: trim(u) <> '') AS raw_urls,
-                       list_filter(media, lambda x: trim(x) <> '') AS media,
-                       text
-                FROM {relation}),
+                       list_filter(p.media, lambda x: trim(x) <> '') AS media,
+                       p.text
+                FROM {relation} p JOIN cp_datasets d ON d.dataset IS NOT DISTINCT FROM p.dataset),
             c AS (
                 SELECT *, CASE WHEN original THEN list_filter(string_split(
                     regexp_replace(lower(text), {_sql_string(_CHEAP)}, ' ', 'g'), ' '),

@@ -202,3 +202,18 @@ def test_json_that_is_not_an_export_is_refused(ws: Workspace, tmp_path: Path) ->
     f.write_text('{"data": [1, 2, 3]}')
     with pytest.raises(InputError, match="not a Telegram Desktop export"):
         ingest(ws, [f], format="telegram")
+
+
+def test_cli_summary_counts_skipped_service_messages(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from tidings.cli import cli
+
+    ws = Workspace.init(tmp_path / "ws")
+    f = write(tmp_path / "result.json", single_chat())
+    result = CliRunner().invoke(cli, ["ingest", str(ws.path), str(f)])
+    assert result.exit_code == 0, result.output
+    assert "read as Telegram Desktop export (result.json)" in result.output
+    assert "read 8, stored 5, duplicates 0, quarantined 1" in result.output
+    assert "skipped 2 records that are not posts" in result.output
+    assert f"{f}, record 8: field 'created_at': unparseable date 'not-a-time'" in result.output

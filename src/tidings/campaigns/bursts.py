@@ -608,7 +608,7 @@ def _replace(old: pa.Table, new: pa.Table, touched: pa.Table) -> pa.Table:
     con.register("old", old)
     con.register("touched", touched)
     kept = con.sql("SELECT * FROM old ANTI JOIN touched USING (ekind, entity)").to_arrow_table()
-    return pa.concat_tables([kept, new.cast(old.schema)])
+    return pa.concat_tables([kept.cast(old.schema), new.cast(old.schema)])
 
 
 def _ts(seconds: np.ndarray[Any, Any]) -> pa.Array:

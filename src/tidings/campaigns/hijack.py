@@ -60,8 +60,9 @@ class HijackDetector:
     z_min:
         Robust z (against the tag's usual count at that hour) a bin needs to be examined.
     max_owner_share:
-        Largest share of the tag's organic posts the responsible accounts may have written: a
-        tag mostly theirs (a club's own tag) is pushed, not hijacked.
+        Largest share of the tag's organic posts (outside the examined bins) the accounts
+        flooding it may have written: a tag mostly theirs (a club's own tag) is pushed, not
+        hijacked.
     merge_gap:
         Minutes between hijacked bins that still make one campaign. Hijacks of several tags
         by the same accounts at the same time (stacking) make one campaign.
@@ -261,9 +262,10 @@ class HijackDetector:
                        list(v ORDER BY n DESC, v) FILTER (WHERE f = 'host') AS push_domains
                 FROM cp_hpush GROUP BY ALL),
             orgn AS (SELECT tag, count(*) AS n FROM cp_horg GROUP BY ALL),
+            -- how much of the tag's organic traffic comes from the accounts flooding it
             own AS (
-                SELECT j.tag, j.bin, count(*) AS owned
-                FROM (SELECT DISTINCT tag, bin, account_id FROM cp_hjack) j
+                SELECT j.tag, count(*) AS owned
+                FROM (SELECT DISTINCT tag, account_id FROM cp_hjack) j
                 JOIN cp_horg o ON o.tag = j.tag AND o.account_id = j.account_id
                 GROUP BY ALL),
             jack AS (
@@ -291,7 +293,7 @@ class HijackDetector:
                    to_timestamp(jack.first_ts) AS first_seen
             FROM sig JOIN cp_hcand c USING (tag, bin)
             LEFT JOIN jack USING (tag, bin) LEFT JOIN push USING (tag, bin)
-            LEFT JOIN own USING (tag, bin) LEFT JOIN orgn USING (tag)
+            LEFT JOIN own USING (tag) LEFT JOIN orgn USING (tag)
             ORDER BY sig.tag, sig.bin
             """
         ).to_arrow_table()

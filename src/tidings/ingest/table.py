@@ -772,7 +772,7 @@ class CsvReader(TableReader):
             return pacsv.read_csv(
                 pa.BufferReader(pa.py_buffer(block)),
                 read_options=pacsv.ReadOptions(
-                    column_names=columns, block_size=4 << 20, use_threads=True
+                    column_names=columns, block_size=4 << 20, use_threads=False
                 ),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
                 convert_options=pacsv.ConvertOptions(

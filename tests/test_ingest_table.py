@@ -78,11 +78,12 @@ def test_naive_times_are_read_in_the_given_zone(ws: Workspace, tmp_path: Path) -
 def test_map_renames_and_accounts_come_from_profile_columns(ws: Workspace, tmp_path: Path) -> None:
     f = write(
         tmp_path / "export.csv",
-        "name,username,followers,numberstatuses,time,tweets\n"
-        "Ann A,ann,10,5,1/6/2015 21:07,first\n"
-        "Ann A,ann,12,6,1/6/2015 21:09,second\n"
-        "Bob B,bob,3,1,1/7/2015 08:00,third\n",
+        "name,username,followers,numberstatuses,time,tweets,location\n"
+        "Ann A,ann,10,5,1/6/2015 21:07,first,\n"
+        "Ann A,ann,12,6,1/6/2015 21:09,second,\n"
+        "Bob B,bob,3,1,1/7/2015 08:00,third,\n",
     )
+    # `location` is a profile column with no value in the whole file.
     cmap = {
         "account_id": "username",
         "created_at": "time",
@@ -102,6 +103,7 @@ def test_map_renames_and_accounts_come_from_profile_columns(ws: Workspace, tmp_p
         ("ann", "Ann A", 12, 6),
         ("bob", "Bob B", 3, 1),
     ]
+    assert {r["location"] for r in rows} == {None}
 
 
 def test_missing_required_column_names_it_and_the_map(ws: Workspace, tmp_path: Path) -> None:

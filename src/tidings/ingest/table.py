@@ -223,23 +223,23 @@ def _guess(fld: str, columns: Sequence[str]) -> str | None:
     return None
 
 
-def _time_sql(src: str, source: _Source) -> str:
+def _time_sql(s: str, t: str, source: _Source) -> str:
     """SQL turning a column into TIMESTAMPTZ; NULL where it cannot (the caller quarantines).
 
-    Naive values are read in the session time zone, which the reader sets to ``--timezone``.
+    ``s`` is the column as trimmed text, ``t`` as typed in the file. Naive values are read in the
+    session time zone, which the reader sets to ``--timezone``.
     """
-    t = source.type
-    if pa.types.is_timestamp(t) or pa.types.is_date(t):
-        return f"CAST({src} AS TIMESTAMPTZ)"
-    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return _epoch_sql(f"CAST({src} AS DOUBLE)")
-    s = f"trim(CAST({src} AS VARCHAR))"
+    typ = source.type
+    if pa.types.is_timestamp(typ) or pa.types.is_date(typ):
+        return f"CAST({t} AS TIMESTAMPTZ)"
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        return _epoch_sql(f"CAST({t} AS DOUBLE)")
     naive = ", ".join(_lit(f) for f in _NAIVE_FORMATS)
     zoned = ", ".join(_lit(f) for f in _ZONED_FORMATS)
     epoch = _epoch_sql(f"CAST({s} AS DOUBLE)")
     # COALESCE evaluates each argument only for rows still NULL, so ISO input pays for one cast.
     return (
-        f"CASE WHEN CAST({src} AS VARCHAR) <> '' THEN coalesce(try_cast({s} AS TIMESTAMPTZ), "
+        f"CASE WHEN {s} <> '' THEN coalesce(try_cast({s} AS TIMESTAMPTZ), "
         f"CASE WHEN regexp_full_match({s}, '-?[0-9]{{1,14}}([.][0-9]+)?') THEN {epoch} END, "
         f"CAST(try_strptime({s}, [{naive}]) AS TIMESTAMPTZ), "
         f"try_strptime({s}, [{zoned}])) END"
@@ -254,10 +254,9 @@ def _epoch_sql(x: str) -> str:
     )
 
 
-def _list_sql(src: str, source: _Source) -> str:
+def _list_sql(s: str, t: str, source: _Source) -> str:
     if pa.types.is_list(source.type) or pa.types.is_large_list(source.type):
-        return f"CAST({src} AS VARCHAR[])"
-    s = f"trim(CAST({src} AS VARCHAR))"
+        return f"CAST({t} AS VARCHAR[])"
     return (
         f"CASE WHEN {s} = '' THEN NULL "
         f"WHEN starts_with({s}, '[') THEN CASE WHEN json_valid({s}) AND "
@@ -314,40 +313,40 @@ def _plan(
     """Build the conversion of blocks whose ``empty`` fields have no value at all: canonical
     values, the first bad field and its value. Empty fields are left out of the chunk (the
     pipeline reads a missing column as empty), which spares converting and conforming them."""
-    inner: list[str] = []
-    computed: list[str] = []
+    first: list[str] = []  # over the block: each converted column as trimmed text (and typed)
+    second: list[str] = []  # the canonical values
     checks: list[tuple[str, str]] = []  # (field, SQL true when the value is bad)
     for fld, source in sources.items():
-        if fld in empty:
-            continue
-        src = _q(source.column)
-        text = f"CAST({src} AS VARCHAR)"
-        given = f"(s_{fld} <> '')"
-        if fld in _TIMES:
-            value = _time_sql(src, source)
-            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
-        elif fld in _LISTS:
-            value = _list_sql(src, source)
-            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
-        elif fld in _DEGREES:
-            value = f"CASE WHEN {text} <> '' THEN try_cast({src} AS DOUBLE) END"
-            limit = _DEGREES[fld]
-            checks.append((fld, f"{given} AND (v_{fld} IS NULL OR abs(v_{fld}) > {limit})"))
-        elif fld in _COUNTS:
-            value = (
-                f"CASE WHEN {text} <> '' THEN coalesce(try_cast({src} AS BIGINT), "
-                f"CASE WHEN try_cast({src} AS DOUBLE) = round(try_cast({src} AS DOUBLE)) "
-                f"THEN CAST(try_cast({src} AS DOUBLE) AS BIGINT) END) END"
-            )
-            checks.append((fld, f"{given} AND (v_{fld} IS NULL OR v_{fld} < 0)"))
-        else:
+        if fld in empty or not (
+            fld in _TIMES or fld in _LISTS or fld in _DEGREES or fld in _COUNTS
+        ):
             # Text and ids are taken from the block as they are, and the few distinct values of
             # kind and lang are mapped in Arrow: neither needs a round trip through DuckDB.
             continue
-        inner.append(f"{value} AS v_{fld}")
-        computed.append(fld)
-        if any(f == fld for f, _ in checks):
-            inner.append(f"trim({text}) AS s_{fld}")
+        src, s, t = _q(source.column), f"s_{fld}", f"t_{fld}"
+        first.append(f"trim(CAST({src} AS VARCHAR)) AS {s}")
+        if not pa.types.is_string(source.type):
+            first.append(f"{src} AS {t}")
+        given = f"{s} <> ''"
+        if fld in _TIMES:
+            value = _time_sql(s, t, source)
+            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
+        elif fld in _LISTS:
+            value = _list_sql(s, t, source)
+            checks.append((fld, f"{given} AND v_{fld} IS NULL"))
+        elif fld in _DEGREES:
+            value = f"CASE WHEN {given} THEN try_cast({s} AS DOUBLE) END"
+            limit = _DEGREES[fld]
+            checks.append((fld, f"{given} AND (v_{fld} IS NULL OR abs(v_{fld}) > {limit})"))
+        else:  # counts
+            as_double = f"try_cast({s} AS DOUBLE)"
+            value = (
+                f"CASE WHEN {given} THEN coalesce(try_cast({s} AS BIGINT), "
+                f"CASE WHEN {as_double} = round({as_double}) THEN CAST({as_double} AS BIGINT) "
+                "END) END"
+            )
+            checks.append((fld, f"{given} AND (v_{fld} IS NULL OR v_{fld} < 0)"))
+        second.append(f"{value} AS v_{fld}, {s}")
 
     columns = list(all_columns)
     # `raw` keeps what no canonical field took; the rest is in typed columns already, and
@@ -355,32 +354,29 @@ def _plan(
     # A `dataset` column (a table tidings wrote) is not data: the ingest names the dataset.
     taken = {s.column for s in sources.values()} | {"dataset"}
     unknown = [c for c in columns if c not in taken]
+    computed = [f for f, _ in checks]
     if "raw" not in sources and unknown:
         pairs = ", ".join(f"{_lit(c)}, {_q(c)}" for c in unknown)
-        inner.append(f"CAST(json_object({pairs}) AS VARCHAR) AS v_raw")
+        first.append(f"CAST(json_object({pairs}) AS VARCHAR) AS v_raw")
+        second.append("v_raw")
         computed.append("raw")
-    bad = " ".join(f"WHEN {cond} THEN {_lit(fld)}" for fld, cond in checks)
-    bad_value = " ".join(f"WHEN {cond} THEN s_{fld}" for fld, cond in checks)
     computed = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f in computed]
-    selected = [f"v_{f} AS {f}" for f in computed]
+    bad = " ".join(f"WHEN {cond} THEN {_lit(fld)}" for fld, cond in checks)
     sql = (
-        f"SELECT {''.join(c + ', ' for c in selected)}"
-        f"{f'CASE {bad} END' if checks else 'NULL'} AS _bad, "
-        f"{f'CASE {bad_value} END' if checks else 'NULL'} AS _bad_value "
-        f"FROM (SELECT {''.join(c + ', ' for c in inner)}_record FROM block)"
+        f"SELECT {''.join(f'v_{f} AS {f}, ' for f in computed)}"
+        f"{f'CASE {bad} END' if checks else 'NULL'} AS _bad "
+        f"FROM (SELECT {''.join(c + ', ' for c in second)}_record "
+        f"FROM (SELECT {''.join(c + ', ' for c in first)}_record FROM block))"
     )
-    order = [
-        f
-        for f in (*schema.POSTS.names, *ACCOUNT_FIELDS)
-        if (f in sources and f not in empty) or f in computed
-    ]
+    present = [f for f in sources if f not in empty]
+    order = [f for f in (*schema.POSTS.names, *ACCOUNT_FIELDS) if f in present or f in computed]
     accounts_sql = None
     if any(f in sources for f in ACCOUNT_FIELDS):
         cols = ["account_id"]
         for f in ("account_name", "platform", *ACCOUNT_FIELDS):
-            if f in sources:
+            if f in present:
                 cols.append(f"{f} AS created_at" if f == "account_created_at" else f)
-        latest = "statuses DESC NULLS LAST" if "statuses" in sources else "_record DESC"
+        latest = "statuses DESC NULLS LAST" if "statuses" in present else "_record DESC"
         # One row per account and block (the latest profile), so a 10M-row file does not stage
         # 10M account rows for the pipeline to de-duplicate.
         accounts_sql = (
@@ -492,25 +488,23 @@ class TableReader(Reader):
             else:
                 columns.append(done.column(f))
         out = pa.table([*columns, block.column("_record")], names=[*plan.order, "_record"])
-        bad_field, bad_value = done.column("_bad"), done.column("_bad_value")
+        bad_field = done.column("_bad")
         if bad_kind is not None and pc.any(bad_kind).as_py():
-            kind_col = block.column(plan.fields["kind"]).cast(pa.string())
-            first = bad_field.is_null()
-            bad_field = pc.if_else(pc.and_(bad_kind, first), "kind", bad_field)
-            bad_value = pc.if_else(pc.and_(bad_kind, first), kind_col, bad_value)
+            bad_field = pc.if_else(pc.and_(bad_kind, bad_field.is_null()), "kind", bad_field)
         bad_mask = bad_field.is_valid()
         problems: list[Problem] = []
         if pc.any(bad_mask).as_py():
             originals = block.drop_columns(["_record"]).filter(bad_mask).to_pylist()
-            for rec, fld, value, row in zip(
+            for rec, fld, row in zip(
                 block.column("_record").filter(bad_mask).to_pylist(),
                 bad_field.filter(bad_mask).to_pylist(),
-                bad_value.filter(bad_mask).to_pylist(),
                 originals,
                 strict=True,
             ):
+                column = plan.fields[fld]
+                value = row[column] if isinstance(row[column], str) else str(row[column])
                 raw = json.dumps(row, ensure_ascii=False, default=str)
-                problems.append(Problem(rec, fld, _reason(fld, plan.fields[fld], value), raw))
+                problems.append(Problem(rec, fld, _reason(fld, column, value.strip()), raw))
             out = out.filter(pc.invert(bad_mask))
         accounts = None
         if plan.accounts_sql is not None and out.num_rows:

@@ -108,7 +108,8 @@ def init_cmd(workspace: Path) -> None:
     default="auto",
     show_default=True,
     help="Input format; `auto` looks at each file and says what it chose. "
-    "Umbrella names: twitter (v1.1 or v2 JSON), csv (generic, twarc-csv, CooRTweet).",
+    "Umbrella names: twitter (v1.1 or v2 JSON), csv (generic, twarc-csv, CooRTweet), "
+    "parquet. Single formats: telegram, coortweet, generic-csv, generic-parquet, ….",
 )
 @click.option(
     "--map",

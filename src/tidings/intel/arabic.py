@@ -9,10 +9,12 @@ sense of Larkey et al.; no stemming: stems would merge different words).
 
 Arabic-Indic digits fold to ASCII digits so that dates and numbers match across keyboards.
 
-The rule is a character-to-character map plus a set of characters to delete, which SQL's
-``translate(s, from, to)`` expresses exactly (characters of ``from`` beyond the length of ``to``
-are deleted) on DuckDB and on Spark alike; no regular expression is involved, so the engines
-cannot disagree. Written here rather than taken from PyArabic, which is GPL.
+The rule is a character-to-character map plus a set of characters to delete. In SQL the
+deletions are one ``regexp_replace`` over an explicit code-point class and the map is
+``translate(s, from, to)``, which DuckDB and Spark both implement; explicit code points leave
+no room for the two regex engines to disagree (``translate`` alone could also delete, but it
+is about 3x slower on DuckDB with a long ``from``). Written here rather than taken from
+PyArabic, which is GPL.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def fold_arabic_sql(
     """
     if len(extra_from) != len(extra_to):
         raise ValueError("extra_from and extra_to must have the same length")
-    src = extra_from + "".join(FOLD) + DELETE + extra_delete
+    gone = "".join(f"\\x{{{ord(c):04X}}}" for c in DELETE + extra_delete)
+    src = extra_from + "".join(FOLD)
     dst = extra_to + "".join(FOLD.values())
-    return f"translate({expr}, {_sql_string(src)}, {_sql_string(dst)})"
+    deleted = f"regexp_replace({expr}, {_sql_string('[' + gone + ']')}, '', 'g')"
+    return f"translate({deleted}, {_sql_string(src)}, {_sql_string(dst)})"

@@ -1,0 +1,87 @@
+"""The null model behind ``score`` and the default threshold.
+
+**Question.** Two accounts co-acted on some keys within ``W``. How surprising is that if
+nobody coordinated?
+
+**Null model: time shuffling within each key.** Keep every key's number of actions ``n_k`` and
+spread those actions at random over the collection's time span ``T``. A given action on key
+``k`` then expects ``λ_k(W) = (n_k − 1) · 2W / T`` other actions on ``k`` within ``±W`` of it,
+so the chance that it has a partner in the window at all is about
+
+    p_k(W) = min(1, (n_k − 1) · 2W / T).
+
+A co-action on a rare key in a short window is unlikely by chance (one repost of a post
+reposted 3 times in a month, within 60 s: ``p ≈ 9·10⁻⁵``); one on a viral post or a busy site is
+not (``p = 1``). This is the IDF-style down-weighting of popular keys, derived rather than
+assumed: ``−log10 p_k`` is the key's inverse "temporal document frequency".
+
+**Score.** ``score = Σ_k −log10 p_k(W)`` over the distinct keys the pair co-acted on within
+``W``: ``−log10`` of the probability that all those co-actions happen by chance, treating keys
+as independent. It grows with the number of shared keys and with their rarity, and is 0 for a
+pair that only met on viral items, however often. It is not a calibrated p-value: it ignores
+keys both accounts acted on without meeting in time, which would make the pair less
+surprising. The threshold below is checked against collections with nothing planted (see
+docs/coordination.md) rather than trusted on theory alone.
+
+**Default threshold.** Among ``N_W`` candidate pairs (every pair with at least one co-action
+within ``W``), a Bonferroni bound keeps the expected number of chance edges below ``α``: an
+edge is *significant* at ``W`` when ``score ≥ log10(N_W / α)``. The threshold therefore adapts to
+the collection (more candidates, stricter) and to the window (longer windows, more candidates
+and weaker per-key evidence), instead of a fixed count such as "weight ≥ 2", which lets through
+single-event noise on big collections and misses strong pairs on small ones. The run record
+states ``N_W``, ``α`` and the threshold used at every window.
+
+Scores are summed as integers (micro-units, rounded per key) so that every engine adds them in
+any order and gets the same value to the last digit.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["SCALE", "Threshold", "key_surprise_sql", "threshold_for"]
+
+SCALE = 1_000_000
+"""Per-key surprise is stored as an integer in millionths, so sums are exact."""
+
+
+def key_surprise_sql(n: str, window_s: str, span_s: float) -> str:
+    """SQL: the integer surprise ``round(−log10 p_k(W) · SCALE)`` of a key with ``n`` actions."""
+    span = repr(float(span_s))
+    p = f"least(CAST(1 AS DOUBLE), CAST({n} - 1 AS DOUBLE) * 2 * {window_s} / {span})"
+    return f"CAST(round(-log10({p}) * {SCALE}) AS BIGINT)"
+
+
+class Threshold:
+    """The significance threshold at one window, and why."""
+
+    def __init__(self, window_s: int, candidates: int, alpha: float, fixed: float | None) -> None:
+        self.window_s = window_s
+        self.candidates = candidates
+        self.alpha = alpha
+        if fixed is not None:
+            self.value = float(fixed)
+            self.reason = f"fixed by the caller (threshold={fixed})"
+        else:
+            self.value = threshold_for(candidates, alpha)
+            self.reason = (
+                f"Bonferroni over {candidates:,} candidate pairs at {window_s} s: "
+                f"score >= log10({candidates:,} / {alpha:g}) keeps the expected number of "
+                "chance edges below alpha under time shuffling within keys"
+            )
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "window_s": self.window_s,
+            "candidates": self.candidates,
+            "alpha": self.alpha,
+            "threshold": round(self.value, 6),
+            "reason": self.reason,
+        }
+
+
+def threshold_for(candidates: int, alpha: float) -> float:
+    """``log10(N / α)``, the score a pair needs among ``N`` candidates (at least 0)."""
+    if not 0 < alpha < 1:
+        raise ValueError("alpha must be between 0 and 1")
+    return max(0.0, math.log10(max(candidates, 1) / alpha))

@@ -148,3 +148,18 @@ def test_invalid_utf8_message_in_the_cli(ws: Workspace, tmp_path: Path) -> None:
 def test_unknown_time_zone_is_one_line(ws: Workspace, tmp_path: Path) -> None:
     good = write_bytes(tmp_path / "g.csv", GOOD.encode())
     assert_one_line_error(run(ws, str(good), "--timezone", "Mars/Olympus"), "Mars/Olympus")
+
+
+def test_bad_bytes_beside_a_very_long_post(ws: Workspace, tmp_path: Path) -> None:
+    # The block with bad bytes is re-read row by row; a 300 KB post in it must still be stored.
+    long_text = "word " * 60_000
+    bad = write_bytes(
+        tmp_path / "long.csv",
+        b"post_id,account_id,created_at,text\n"
+        + f"n1,c,2014-06-11,{long_text}\n".encode()
+        + b"n2,c,2014-06-11,\xc3\x28\n",
+    )
+    res = ingest(ws, [bad])
+    assert (res.stored, res.quarantined) == (1, 1)
+    assert snapshot(ws, ("n1",)).column("text").to_pylist() == [long_text.strip()]
+    assert quarantine(ws)[0][1:3] == (3, "text")

@@ -290,3 +290,22 @@ def test_canonical_parquet_round_trips(ws: Workspace, tmp_path: Path) -> None:
     expected = dict(rows[0], dataset="here")
     assert {k: got[k] for k in expected} == expected
     assert got["repost_of"] is None and got["source"] is None
+
+
+def test_stray_quotes_do_not_swallow_the_file(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A quote in an unquoted header cell, and one in an unquoted value: lenient parsers read them
+    # as text. Blocks are tiny here so the unbalanced quote outlives many of them.
+    monkeypatch.setattr(table_mod, "_BLOCK", 64)
+    monkeypatch.setattr(table_mod, "_MAX_CARRY", 512)
+    rows = ['post_id,account_id,created_at,te"xt']
+    screen = 'a 5" screen'
+    rows += [f"{i},a,2014-06-10,{screen if i == 3 else 'plain'}" for i in range(200)]
+    f = write(tmp_path / "p.csv", "\n".join(rows) + "\n")
+    res = ingest(ws, [f])
+    assert (res.read, res.stored, res.quarantined) == (200, 200, 0)
+    got = posts(ws)
+    assert json.loads(got["3"]["raw"]) == {'te"xt': 'a 5" screen'}
+    assert json.loads(got["0"]["raw"]) == {'te"xt': "plain"}
+    assert json.loads(got["199"]["raw"]) == {'te"xt': "plain"}

@@ -615,17 +615,6 @@ def _boundary(buf: bytearray, end: int, *, final: bool) -> int:
         pos = nl
 
 
-def _first_boundary(buf: bytes) -> int:
-    """Offset just past the first record boundary in ``buf`` (0 if none)."""
-    nl = -1
-    while True:
-        nl = buf.find(b"\n", nl + 1)
-        if nl < 0:
-            return 0
-        if buf.count(b'"', 0, nl) % 2 == 0:
-            return nl + 1
-
-
 def _blocks(fh: io.BufferedReader, first: bytes) -> Iterator[tuple[memoryview, int]]:
     """Cut the stream into blocks of whole records: (block, number of newlines in it).
 
@@ -694,25 +683,18 @@ class CsvReader(TableReader):
         return bool(head) and not _looks_binary(head)
 
     def _header(self, fh: io.BufferedReader) -> tuple[list[str], str, int, bytes]:
-        """Column names, delimiter, lines the header spans, and the bytes read past it."""
+        """Column names, delimiter, lines the header spans, and the bytes read past it.
+
+        The header is the first record as the csv module reads it, which follows the same rule
+        as Arrow's parser (a quote opens a quoted field only at the start of a cell), so a stray
+        quote in a header cell cannot swallow the rows after it.
+        """
         file = str(self.path)
         head = fh.read(1 << 16)
-        while True:
-            cut = _first_boundary(head)
-            more = b"" if cut else fh.read(1 << 16)
-            if cut or not more:
-                break
-            head += more
-        cut = cut or len(head)
-        raw, rest = head[:cut], head[cut:]
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(file, f"the header is not UTF-8 text ({exc.reason})", line=1) from None
-        stripped = text.strip()
+        stripped = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf").strip()
         if not stripped:
             raise InputError(file, "the first line is blank; a CSV needs a header row", line=1)
-        if stripped[0] in "{[":
+        if stripped[:1] in (b"{", b"["):
             raise InputError(
                 file,
                 "looks like JSON, not CSV",
@@ -720,15 +702,37 @@ class CsvReader(TableReader):
                 hint="the JSON tidings reads is Twitter API v1.1/v2 (--format twitter) and "
                 "Telegram's result.json (--format telegram)",
             )
-        delimiter = _delimiter(text)
-        names = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        delimiter = _delimiter(stripped.decode("utf-8", errors="replace"))
+        while True:
+            text = head.decode("utf-8-sig", errors="surrogateescape")
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+            try:
+                names = next(reader)
+            except csv.Error:
+                names = []
+            lines = reader.line_num
+            complete = bool(names) and lines <= text.count("\n") and text.count("\n") > 0
+            more = b"" if complete or len(head) >= 1 << 20 else fh.read(1 << 16)
+            if not more:
+                break
+            head += more
+        cut = 0
+        for _ in range(lines):
+            cut = head.find(b"\n", cut) + 1
+            if cut == 0:
+                cut = len(head)
+                break
+        rest = head[cut:]
+        bad = next((n for n in names if _has_surrogates(n)), None)
+        if bad is not None or not names:
+            raise InputError(file, "the header is not UTF-8 text", line=1)
         columns: list[str] = []
         for i, n in enumerate(names):
             n = n.strip() or f"column{i + 1}"
             if n in columns:
                 raise InputError(file, f"column {n!r} appears twice in the header", line=1, field=n)
             columns.append(n)
-        return columns, delimiter, raw.count(b"\n") or 1, rest
+        return columns, delimiter, lines, rest
 
     def read(self) -> Iterator[Chunk]:
         with self.path.open("rb") as fh:
@@ -784,13 +788,44 @@ class CsvReader(TableReader):
     ) -> Iterator[Chunk]:
         """Parse a block Arrow refused with the csv module, quarantining exactly the bad rows."""
         text = bytes(block).decode("utf-8", errors="surrogateescape")
+        # Arrow has no limit on a cell's size; the csv module's default (128 KiB) would turn a
+        # long post into a parse error. The limit is the module's, so it is put back after.
+        limit = csv.field_size_limit(max(csv.field_size_limit(), len(text)))
+        try:
+            rows, records, problems = self._split(text, line, columns, delimiter)
+        finally:
+            csv.field_size_limit(limit)
+        if problems:
+            yield Chunk(problems=problems)
+        for s in range(0, len(rows), _BATCH):
+            part = rows[s : s + _BATCH]
+            arrays = [pa.array([r[i] for r in part], pa.string()) for i in range(len(columns))]
+            table = pa.table([*arrays, pa.array(records[s : s + _BATCH], pa.int64())],
+                             names=[*columns, "_record"])  # fmt: skip
+            yield self._convert(table)
+
+    def _split(
+        self, text: str, line: int, columns: list[str], delimiter: str
+    ) -> tuple[list[list[str]], list[int], list[Problem]]:
+        """Good rows with their lines, and a problem for each row that is not."""
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         rows: list[list[str]] = []
         records: list[int] = []
         problems: list[Problem] = []
         fields = {c: f for f, c in (self._plan.fields if self._plan else {}).items()}
         end = 0
-        for rec in reader:
+        while True:
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                # Malformed beyond splitting (a quote left open at the end of the file): the
+                # rest of the block is one bad record, kept whole in quarantine.
+                rest = "".join(text.splitlines(keepends=True)[end:])
+                rest = rest.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                problems.append(Problem(line + end, None, f"not parseable as CSV ({exc})", rest))
+                break
             start, end = line + end, reader.line_num
             if not rec:
                 continue
@@ -808,14 +843,7 @@ class CsvReader(TableReader):
                 continue
             rows.append(rec)
             records.append(start)
-        if problems:
-            yield Chunk(problems=problems)
-        for s in range(0, len(rows), _BATCH):
-            part = rows[s : s + _BATCH]
-            arrays = [pa.array([r[i] for r in part], pa.string()) for i in range(len(columns))]
-            table = pa.table([*arrays, pa.array(records[s : s + _BATCH], pa.int64())],
-                             names=[*columns, "_record"])  # fmt: skip
-            yield self._convert(table)
+        return rows, records, problems
 
 
 def _line_numbers(table: pa.Table, first: int, lines: int) -> pa.Array | None:

@@ -66,6 +66,9 @@ CASES: dict[str, Callable[[Path], Path]] = {
         d / "nouser.csv", b"post_id,created_at\n9,2014-06-10\n"
     ),
     "json_as_csv": lambda d: write_bytes(d / "tweets.json", b'{"id": 1, "text": "x"}\n'),
+    "carriage_returns": lambda d: write_bytes(
+        d / "mac.csv", b"post_id,account_id,created_at\r9,z,2014-06-10\r"
+    ),
     "binary_under_auto": lambda d: write_bytes(
         d / "image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
     ),
@@ -75,6 +78,7 @@ MESSAGES = {
     "missing_column": ("nouser.csv:1", "field 'account_id'", "--map account_id=", "post_id"),
     "json_as_csv": ("tweets.json:1", "looks like JSON, not CSV"),
     "binary_under_auto": ("image.png", "not a format tidings can read"),
+    "carriage_returns": ("mac.csv:1", "bare carriage return"),
 }
 FORMATS = {"json_as_csv": "csv"}
 

@@ -309,3 +309,18 @@ def test_stray_quotes_do_not_swallow_the_file(
     assert json.loads(got["3"]["raw"]) == {'te"xt': 'a 5" screen'}
     assert json.loads(got["0"]["raw"]) == {'te"xt': "plain"}
     assert json.loads(got["199"]["raw"]) == {'te"xt': "plain"}
+
+
+def test_crlf_line_ends(ws: Workspace, tmp_path: Path) -> None:
+    f = tmp_path / "excel.csv"
+    f.write_bytes(
+        b"post_id,account_id,created_at,text\r\n"
+        b'1,a,2014-06-10,"two\r\nlines"\r\n'
+        b"2,a,2014-06-10,one\r\n"
+        b"3,a,someday,x\r\n"
+    )
+    res = ingest(ws, [f])
+    assert (res.stored, res.quarantined) == (2, 1)
+    got = posts(ws)
+    assert got["2"]["text"] == "one" and got["1"]["text"] == "two\r\nlines"
+    assert [(r, fld) for r, fld, _ in quarantine(ws)] == [(5, "created_at")]

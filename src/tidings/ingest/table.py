@@ -702,6 +702,13 @@ class CsvReader(TableReader):
                 hint="the JSON tidings reads is Twitter API v1.1/v2 (--format twitter) and "
                 "Telegram's result.json (--format telegram)",
             )
+        if b"\n" not in head and b"\r" in head:
+            raise InputError(
+                file,
+                "lines end in a bare carriage return (old Mac style), which is not read",
+                line=1,
+                hint="convert the line ends to LF or CRLF first",
+            )
         delimiter = _delimiter(stripped.decode("utf-8", errors="replace"))
         while True:
             text = head.decode("utf-8-sig", errors="surrogateescape")

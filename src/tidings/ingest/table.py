@@ -70,7 +70,11 @@ _DEGREES = {"lat": 90, "lon": 180}
 _BLOCK = 32 << 20
 """Bytes of CSV parsed at once: large enough for Arrow's threads to pay off, small enough that a
 block and its converted forms stay in the low hundreds of MB."""
-_MAX_CARRY = 8 * _BLOCK
+_MAX_CARRY = 2 * _BLOCK
+"""Bytes without a record boundary after which the quotes are taken to be unbalanced."""
+_MAX_BACKTRACK = 10_000
+"""Newlines tried, from the end of a block back, for one where the quotes are balanced: a quoted
+cell with more lines than this is not a post."""
 _BATCH = 250_000
 """Rows per Parquet batch."""
 
@@ -605,7 +609,7 @@ def _boundary(buf: bytearray, end: int, *, final: bool) -> int:
     quotes = buf.count(b'"', 0, end)
     pos = end
     after = 0
-    while True:
+    for _ in range(_MAX_BACKTRACK):
         nl = buf.rfind(b"\n", 0, pos)
         if nl < 0:
             return 0
@@ -613,6 +617,7 @@ def _boundary(buf: bytearray, end: int, *, final: bool) -> int:
         if (quotes - after) % 2 == 0:
             return nl + 1
         pos = nl
+    return 0
 
 
 def _blocks(fh: io.BufferedReader, first: bytes) -> Iterator[tuple[memoryview, int]]:

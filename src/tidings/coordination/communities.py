@@ -145,9 +145,9 @@ def summarize_communities(
     )
     dts = engine.arrow(
         "SELECT community_id, "
-        "CAST(quantile_disc(dt_min, 0.1) AS BIGINT) / 1e6 AS p10, "
-        "CAST(quantile_disc(dt_min, 0.5) AS BIGINT) / 1e6 AS p50, "
-        "CAST(quantile_disc(dt_min, 0.9) AS BIGINT) / 1e6 AS p90, "
+        "CAST(CAST(quantile_disc(dt_min, 0.1) AS BIGINT) AS DOUBLE) / 1e6 AS p10, "
+        "CAST(CAST(quantile_disc(dt_min, 0.5) AS BIGINT) AS DOUBLE) / 1e6 AS p50, "
+        "CAST(CAST(quantile_disc(dt_min, 0.9) AS BIGINT) AS DOUBLE) / 1e6 AS p90, "
         f"avg(CASE WHEN dt_min <= 10000000 THEN {_ONE} ELSE {_ZERO} END) AS s10, "
         f"avg(CASE WHEN dt_min <= 60000000 THEN {_ONE} ELSE {_ZERO} END) AS s60 "
         "FROM co_intra GROUP BY community_id"

@@ -116,8 +116,9 @@ def edge_table(engine: Engine, *, thresholds: Sequence[Threshold], min_weight: i
     )
     table = engine.arrow(
         "SELECT aa.account_id AS account_a, ab.account_id AS account_b, e.window_s, e.weight, "
-        f"{kinds}, e.pairs, e.min_dt / 1e6 AS min_dt_s, m.median_dt / 1e6 AS median_dt_s, "
-        f"e.score_i / {float(SCALE)!r} AS score, "
+        f"{kinds}, e.pairs, CAST(e.min_dt AS DOUBLE) / 1e6 AS min_dt_s, "
+        "CAST(m.median_dt AS DOUBLE) / 1e6 AS median_dt_s, "
+        f"CAST(e.score_i AS DOUBLE) / {float(SCALE)!r} AS score, "
         f"e.score_i >= CASE e.window_s {cuts} END AS significant "
         "FROM co_edges_out e JOIN co_edges_median m ON m.aid_a = e.aid_a "
         "AND m.aid_b = e.aid_b AND m.window_s = e.window_s "

@@ -82,7 +82,7 @@ def evidence_table(
     table = engine.arrow(
         "SELECT aa.account_id AS account_a, ab.account_id AS account_b, "
         f"{kind_name_sql('c.kind')} AS kind, c.key, c.post_a, pb.post_id AS post_b, "
-        "c.dt / 1e6 AS dt_s, c.app_a, pb.app AS app_b, "
+        "CAST(c.dt AS DOUBLE) / 1e6 AS dt_s, c.app_a, pb.app AS app_b, "
         f"CASE {smallest} END AS window_s "
         "FROM co_evidence_a c "
         "JOIN co_evidence_posts pb ON pb.kind = c.kind AND pb.key_h = c.key_h "

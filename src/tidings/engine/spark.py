@@ -110,6 +110,7 @@ class SparkEngine:
             "spark.sql.session.timeZone": "UTC",
             "spark.sql.execution.arrow.pyspark.enabled": "true",
             "spark.driver.extraJavaOptions": "-Dlog4j.rootLogger=ERROR",
+            "spark.sql.maxPlanStringLength": "100000",
         }
         if shuffle_partitions:
             settings["spark.sql.shuffle.partitions"] = str(shuffle_partitions)
@@ -145,7 +146,10 @@ class SparkEngine:
     def materialize(self, name: str, sql: str) -> int:
         self.drop(name)
         with _quiet():
-            df = self._df(sql).persist()
+            # A local checkpoint keeps the rows and cuts the lineage: a persisted view would
+            # carry every earlier query's plan along, and the plan strings of a long analysis
+            # (normalisers inlined several levels deep) exhaust the driver's memory.
+            df = self._df(sql).localCheckpoint(eager=True)
             n = int(df.count())
         self._cached[name] = df
         df.createOrReplaceTempView(name)
@@ -176,7 +180,7 @@ class SparkEngine:
 
         self.drop(name)
         with _quiet():
-            df = self._df(sql).mapInArrow(run, _ddl(schema)).persist()
+            df = self._df(sql).mapInArrow(run, _ddl(schema)).localCheckpoint(eager=True)
             n = int(df.count())
         self._cached[name] = df
         df.createOrReplaceTempView(name)

@@ -112,7 +112,7 @@ def canonical_url(url: str | None) -> str | None:
 def _host_sql(s: str) -> str:
     authority = f"regexp_extract({s}, '^([^/?]*)', 1)"
     host = f"regexp_replace(lower({authority}), '^www[.]', '')"
-    return f"regexp_replace({host}, {sql_string(_PORT)}, '')"
+    return f"regexp_replace({host}, {sql_string(_PORT)}, '', 'g')"
 
 
 def _stripped_sql(expr: str) -> str:

@@ -352,14 +352,31 @@ def write_twitter_v1_jsonl(
         con.unregister("posts")
         con.unregister("acc")
         gather = _Gatherer(posts, users)
-        with Path(path).open("wb") as fh, ThreadPoolExecutor(1) as io:
-            # Disk writes overlap the next slice's work; one pending write bounds memory.
+
+        def objects(lo: int) -> tuple[_Slice, pa.Table]:
+            sl = gather.slice(lo, min(lo + _SLICE, posts.num_rows))
+            con.register("tw", sl.tw)
+            objs = con.sql(_OBJECT_SQL).to_arrow_table()
+            con.unregister("tw")
+            return sl, objs
+
+        starts = range(0, posts.num_rows, _SLICE)
+        with (
+            Path(path).open("wb") as fh,
+            ThreadPoolExecutor(1) as sql,
+            ThreadPoolExecutor(1) as io,
+        ):
+            # Three stages overlap: DuckDB builds the next slice's objects (without the GIL)
+            # while Python assembles this slice's lines and the previous ones go to disk. One
+            # slice ahead and one write pending bound the memory.
+            ahead: Future[tuple[_Slice, pa.Table]] | None = (
+                sql.submit(objects, starts[0]) if starts else None
+            )
             pending: Future[int] | None = None
-            for lo in range(0, posts.num_rows, _SLICE):
-                sl = gather.slice(lo, min(lo + _SLICE, posts.num_rows))
-                con.register("tw", sl.tw)
-                objs = con.sql(_OBJECT_SQL).to_arrow_table()
-                con.unregister("tw")
+            for k in range(len(starts)):
+                assert ahead is not None
+                sl, objs = ahead.result()
+                ahead = sql.submit(objects, starts[k + 1]) if k + 1 < len(starts) else None
                 lines = _lines(sl, objs)
                 data = ("\n".join(lines) + "\n").encode()
                 if pending is not None:

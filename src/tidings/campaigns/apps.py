@@ -12,10 +12,12 @@ accounts. Three outputs:
   most of whose posts carry a content key (normalised text, canonical URL, media) that several
   of its accounts posted. The surprise compares that share with how often any post in the
   collection carries such a shared key.
-- **Switches** (:attr:`AppProfiles.switches_`): an account switches when a run of at least
-  ``switch_run`` consecutive posts from one app is followed by such a run from another. Accounts
-  that mix apps day to day never qualify. Switches to one app are counted per ``switch_hours``
-  bin and compared with that app's usual switch rate scaled by how busy the collection was then.
+- **Switches** (:attr:`AppProfiles.switches_`): an account switched from app A to app B when it
+  posted at least ``switch_run`` times through each and never through A again once it had
+  started with B (the phone replaced, the new client adopted). Accounts that mix apps day to
+  day never qualify, and no per-post sort is needed: first and last use per (account, app)
+  decide. Switches to one app are counted per ``switch_hours`` bin and compared with that app's
+  other switches, spread as the collection's activity is spread.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class AppProfiles:
     min_score:
         Surprise (``-log10 p``) an app campaign or a switch cluster needs.
     switch_run:
-        Consecutive posts from one app, before and after, that make a change a switch.
+        Posts through each of the two apps an account needs for a change to count as a switch.
     switch_hours:
         Width of the bins in which switches to the same app are counted.
     """
@@ -95,7 +97,7 @@ class AppProfiles:
             """
             CREATE OR REPLACE TEMP TABLE cp_account_app AS
             SELECT account_id, app, count(*)::BIGINT AS n_posts,
-                   min(ts) AS first_ts, max(ts) AS last_ts
+                   min(ts) AS first_ts, max(ts) AS last_ts, arg_min(rid, ts) AS first_rid
             FROM cp_stage WHERE app IS NOT NULL GROUP BY ALL
             """
         )
@@ -206,26 +208,17 @@ class AppProfiles:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE cp_switch AS
-            WITH cand AS (
-                SELECT account_id FROM cp_account_app GROUP BY account_id
-                HAVING count(*) >= 2 AND sum(n_posts) >= {2 * r}),
-            s AS (
-                SELECT p.account_id, p.ts, p.post_id, p.rid, p.app,
-                       CASE WHEN p.app IS DISTINCT FROM lag(p.app) OVER w THEN 1 ELSE 0 END AS chg
-                FROM cp_stage p SEMI JOIN cand USING (account_id)
-                WHERE p.app IS NOT NULL
-                WINDOW w AS (PARTITION BY p.account_id ORDER BY p.ts, p.post_id)),
-            r AS (
-                SELECT *, sum(chg) OVER (PARTITION BY account_id ORDER BY ts, post_id
-                                         ROWS UNBOUNDED PRECEDING) AS run
-                FROM s),
-            runs AS (
-                SELECT account_id, run, any_value(app) AS app, count(*) AS len, min(ts) AS t0,
-                       arg_min(rid, ts) AS rid
-                FROM r GROUP BY account_id, run)
-            SELECT a.account_id, a.app AS from_app, b.app AS to_app, b.t0 AS ts, b.rid
-            FROM runs a JOIN runs b ON a.account_id = b.account_id AND b.run = a.run + 1
-            WHERE a.len >= {r} AND b.len >= {r}
+            -- an account switched from A to B when it posted at least switch_run times
+            -- through each and never through A again once it had started with B
+            WITH used AS (SELECT * FROM cp_account_app WHERE n_posts >= {r}),
+            moves AS (
+                SELECT b.account_id, a.app AS from_app, b.app AS to_app, b.first_ts AS ts,
+                       b.first_rid AS rid,
+                       row_number() OVER (PARTITION BY b.account_id, b.app
+                                          ORDER BY a.last_ts DESC, a.app) AS k
+                FROM used a JOIN used b
+                  ON a.account_id = b.account_id AND a.app <> b.app AND a.last_ts < b.first_ts)
+            SELECT account_id, from_app, to_app, ts, rid FROM moves WHERE k = 1
             """
         )
         sw = con.sql(

@@ -21,6 +21,8 @@ padded to a minimum), so folding posts in gives exactly what a full recomputatio
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,8 @@ _STATE_SCHEMA = pa.schema(
         ("n", pa.int64()),
     ]
 )
+# Reposts count: troll farms bomb with retweets of each other as much as with new posts (the
+# heavy-account test, not the post kind, tells a bomb from a cascade).
 _ENTITY_SQL = {
     "hashtag": "SELECT 'hashtag' AS ekind, unnest(hashtags) AS entity, account_id, ts "
     "FROM cp_stage",
@@ -179,38 +183,40 @@ class BurstDetector:
         self.member_posts = member_posts
 
     # -- state ----------------------------------------------------------------------------
-    def _block(self, frame: PostFrame) -> pa.Table:
+    def _block_sql(self) -> str:
         union = " UNION ALL ".join(_ENTITY_SQL[k] for k in self.kinds)
-        return frame.con.sql(
-            f"""
+        return f"""
             SELECT ekind, entity, ts // 60 AS minute, account_id, count(*)::BIGINT AS n
             FROM ({union}) WHERE entity IS NOT NULL AND entity <> ''
             GROUP BY ALL
             """
-        ).to_arrow_table()
 
     def fit(self, posts: PostFrame | Workspace | pa.Table) -> BurstDetector:
         """Count every post's entities, then find bursts and bombs."""
         frame = PostFrame.of(posts)
-        self._con = duckdb.connect(config={"preserve_insertion_order": False})
-        self._con.register("_state_schema", _STATE_SCHEMA.empty_table())
-        self._con.execute("CREATE TABLE bstate AS SELECT * FROM _state_schema")
-        self._con.unregister("_state_schema")
-        self._unsaved: list[pa.Table] = []
-        block = self._block(frame)
-        self._append(block)
+        # The counts live beside the posts, in the frame's own database: no copy.
+        self._con = _Scoped(frame.con)
+        self._con.execute(
+            f"CREATE OR REPLACE TEMP TABLE bstate AS SELECT *, 0 AS fold FROM ({self._block_sql()})"
+        )
+        self._folds = 1
+        self._saved = 0
         self._detect(None)
         return self
 
     def partial_fit(self, posts: PostFrame | Workspace | pa.Table) -> BurstDetector:
         """Fold new posts into the counts and re-examine the entities they touch.
 
-        The posts must be new (not already counted): the counts are added, not replaced.
+        The posts must be new (not already counted): their counts are added, in time
+        proportional to their number, and only the entities they carry are examined again.
         """
         if not hasattr(self, "_con"):
             return self.fit(posts)
-        block = self._block(PostFrame.of(posts))
-        self._append(block)
+        block = PostFrame.of(posts).con.sql(self._block_sql()).to_arrow_table()
+        self._con.register("_block", block)
+        self._con.execute(f"INSERT INTO bstate SELECT *, {self._folds} AS fold FROM _block")
+        self._con.unregister("_block")
+        self._folds += 1
         touched = (
             pa.table({"ekind": block["ekind"], "entity": block["entity"]})
             .group_by(["ekind", "entity"])
@@ -218,12 +224,6 @@ class BurstDetector:
         )
         self._detect(touched)
         return self
-
-    def _append(self, block: pa.Table) -> None:
-        self._con.register("_block", block)
-        self._con.execute("INSERT INTO bstate SELECT * FROM _block")
-        self._con.unregister("_block")
-        self._unsaved.append(block)
 
     @property
     def state_(self) -> pa.Table:
@@ -234,31 +234,36 @@ class BurstDetector:
         ).to_arrow_table()
 
     def save_state(self, directory: str | Path) -> None:
-        """Write the counts added since the last save as one more Parquet file in ``directory``.
-
-        Appending a file per fold keeps saving proportional to the new posts too.
-        """
+        """Write the counts of each fold not saved yet as one more Parquet file in
+        ``directory``: saving, too, costs what the new posts cost."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         seq = len(list(d.glob("counts-*.parquet")))
-        for block in self._unsaved:
+        for fold in range(self._saved, self._folds):
+            block = self._con.sql(
+                "SELECT ekind, entity, minute, account_id, n FROM bstate WHERE fold = ?",
+                params=[fold],
+            ).to_arrow_table()
             tmp = d / f".counts-{seq:06d}.parquet.tmp"
-            pq.write_table(block, tmp)
+            pq.write_table(block.cast(_STATE_SCHEMA), tmp)
             tmp.rename(d / f"counts-{seq:06d}.parquet")
             seq += 1
-        self._unsaved = []
+        self._saved = self._folds
 
     @classmethod
     def load_state(cls, directory: str | Path, **params: Any) -> BurstDetector:
         """A detector whose counts are those saved in ``directory``, with bursts re-derived."""
         det = cls(**params)
-        det._con = duckdb.connect(config={"preserve_insertion_order": False})
+        det._con = _Scoped(duckdb.connect(config={"preserve_insertion_order": False}))
         files = sorted(Path(directory).glob("counts-*.parquet"))
-        det._con.register("_state_schema", _STATE_SCHEMA.empty_table())
-        det._con.execute("CREATE TABLE bstate AS SELECT * FROM _state_schema")
-        for f in files:
-            det._con.execute("INSERT INTO bstate SELECT * FROM read_parquet(?)", [str(f)])
-        det._unsaved = []
+        det._con.register("_schema", _STATE_SCHEMA.empty_table())
+        det._con.execute("CREATE TEMP TABLE bstate AS SELECT *, 0 AS fold FROM _schema")
+        det._con.unregister("_schema")
+        for i, f in enumerate(files):
+            det._con.execute(
+                f"INSERT INTO bstate SELECT *, {i} AS fold FROM read_parquet(?)", [str(f)]
+            )
+        det._folds = det._saved = len(files)
         det._detect(None)
         return det
 
@@ -333,16 +338,20 @@ class BurstDetector:
         )
         self._med, self._mad = med, mad
 
-        bins = con.sql(
-            """
-            SELECT c.eid, b.scale, b.start, any_value(b.n) AS n,
-                   count(DISTINCT s.account_id) AS accounts
-            FROM bcand_bins b JOIN bcand c USING (ekind, entity)
-            JOIN bscope s ON s.ekind = b.ekind AND s.entity = b.entity
-             AND s.minute >= b.start AND s.minute < b.start + b.scale
-            GROUP BY c.eid, b.scale, b.start
-            """
-        ).fetchnumpy()
+        # Distinct accounts per candidate bin, one equi-join per scale (a range join would
+        # compare every bin of a busy entity with every one of its rows).
+        per_scale = " UNION ALL ".join(
+            f"""SELECT c.eid, b.scale, b.start, any_value(b.n) AS n,
+                       count(DISTINCT s.account_id) AS accounts
+                FROM bcand_bins b JOIN bcand c USING (ekind, entity)
+                JOIN (SELECT ekind, entity, account_id, minute // {sc} * {sc} AS start
+                      FROM bscope SEMI JOIN bcand USING (ekind, entity)) s
+                  USING (ekind, entity, start)
+                WHERE b.scale = {sc}
+                GROUP BY c.eid, b.scale, b.start"""
+            for sc in self.scales
+        )
+        bins = con.sql(per_scale).fetchnumpy()
         beid = bins["eid"].astype(np.int64)
         scale = bins["scale"].astype(np.int64)
         start = bins["start"].astype(np.int64)
@@ -600,6 +609,34 @@ class BurstDetector:
                         parent[max(ra, rc)] = min(ra, rc)
         roots = np.array([find(i) for i in range(n)], dtype=np.int64)
         self.bombs_ = b.append_column("bomb_id", pa.array(roots))
+
+
+class _Scoped:
+    """A connection whose detector tables get names of their own (``b3_bstate`` for
+    ``bstate``), so that several detectors can share one frame's database."""
+
+    _NAMES = re.compile(r"\b(bstate|bscope|btouched|bper_min|bcand_bins|bcand|_block|_episodes|"
+                        r"_ext|_bombs|_touched|_schema)\b")  # fmt: skip
+    _count = itertools.count()
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._prefix = f"b{next(self._count)}_"
+
+    def _name(self, text: str) -> str:
+        return self._NAMES.sub(lambda m: self._prefix + m.group(1), text)
+
+    def execute(self, sql: str, params: Any = None) -> duckdb.DuckDBPyConnection:
+        return self._con.execute(self._name(sql), params)
+
+    def sql(self, sql: str, params: Any = None) -> duckdb.DuckDBPyRelation:
+        return self._con.sql(self._name(sql), params=params)
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._con.register(self._name(name), table)
+
+    def unregister(self, name: str) -> None:
+        self._con.unregister(self._name(name))
 
 
 def _replace(old: pa.Table, new: pa.Table, touched: pa.Table) -> pa.Table:

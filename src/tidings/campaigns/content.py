@@ -133,17 +133,22 @@ class ContentCampaigns:
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE cp_anchor_rows AS
-            WITH a AS (
-                SELECT DISTINCT rid, account_id, ck, anchor FROM (
-                    SELECT rid, account_id, ck, pre AS anchor FROM cp_stage WHERE pre IS NOT NULL
-                    UNION ALL
-                    SELECT rid, account_id, ck, suf FROM cp_stage WHERE suf IS NOT NULL)),
+            WITH a AS MATERIALIZED (
+                SELECT rid, ck, pre AS anchor FROM cp_stage WHERE pre IS NOT NULL
+                UNION ALL
+                SELECT rid, ck, suf FROM cp_stage WHERE suf IS NOT NULL AND suf <> pre),
+            -- most anchors occur once: count rows before looking at anything else
+            big AS (
+                SELECT anchor FROM a GROUP BY anchor HAVING count(*) >= {self.min_accounts}),
+            ab AS MATERIALIZED (
+                SELECT a.rid, a.ck, a.anchor, s.account_id
+                FROM a SEMI JOIN big USING (anchor) JOIN cp_stage s USING (rid)),
             g AS (
-                SELECT anchor FROM a GROUP BY anchor
+                SELECT anchor FROM ab GROUP BY anchor
                 HAVING count(DISTINCT account_id) >= {self.min_accounts}
                    AND count(DISTINCT ck) >= 2
-                   AND count(DISTINCT ck) <= {self.anchor_variety} * count(DISTINCT rid))
-            SELECT DISTINCT rid FROM a SEMI JOIN g USING (anchor)
+                   AND count(DISTINCT ck) <= {self.anchor_variety} * count(*))
+            SELECT DISTINCT rid FROM ab SEMI JOIN g USING (anchor)
             """
         )
         frame.normalize("SELECT rid FROM cp_anchor_rows")

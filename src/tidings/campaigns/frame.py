@@ -100,25 +100,34 @@ class PostFrame:
             FROM {relation} GROUP BY dataset
             """
         )
+        flags = con.sql(
+            "SELECT bool_and(has_tags), bool_or(has_tags), bool_and(has_mentions), "
+            "bool_or(has_mentions), bool_and(has_urls), bool_or(has_urls) FROM cp_datasets"
+        ).fetchall()[0]
         text = "coalesce(p.text, '')"
-        tags = (
-            f"CASE WHEN d.has_tags THEN coalesce(p.hashtags, []) ELSE "
+        tags = self._entity(
+            "hashtags",
             f"list_distinct(list_transform(regexp_extract_all({text}, "
-            r"'#([\p{L}\p{N}_]+)', 1), lambda x: lower(x))) END"
+            r"'#([\p{L}\p{N}_]+)', 1), lambda x: lower(x)))",
+            "has_tags",
+            flags[0:2],
         )
-        mentions = (
-            f"CASE WHEN d.has_mentions THEN coalesce(p.mentions, []) ELSE "
+        mentions = self._entity(
+            "mentions",
             f"list_distinct(list_transform(regexp_extract_all({text}, "
-            r"'@([A-Za-z0-9_]+)', 1), lambda x: lower(x))) END"
+            r"'@([A-Za-z0-9_]+)', 1), lambda x: lower(x)))",
+            "has_mentions",
+            flags[2:4],
         )
-        raw_urls = (
-            f"CASE WHEN d.has_urls THEN coalesce(p.urls, []) ELSE "
-            f"regexp_extract_all({text}, '{_URL_IN_TEXT}') END"
+        raw_urls = self._entity(
+            "urls", f"regexp_extract_all({text}, '{_URL_IN_TEXT}')", "has_urls", flags[4:6]
         )
+        mixed = any(f[0] is not None and f[0] != f[1] for f in (flags[0:2], flags[2:4], flags[4:6]))
+        join = "JOIN cp_datasets d ON d.dataset IS NOT DISTINCT FROM p.dataset" if mixed else ""
         k = ANCHOR_TOKENS
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE cp_stage AS
+            CREATE OR REPLACE TEMP TABLE cp_stage_rows AS
             WITH p AS (
                 SELECT p.post_id, p.account_id,
                        CAST(epoch(p.created_at) AS BIGINT) AS ts,
@@ -128,13 +137,13 @@ class PostFrame:
                        list_filter({raw_urls}, lambda u: trim(u) <> '') AS raw_urls,
                        list_filter(p.media, lambda x: trim(x) <> '') AS media,
                        p.text
-                FROM {relation} p JOIN cp_datasets d ON d.dataset IS NOT DISTINCT FROM p.dataset),
-            c AS (
+                FROM {relation} p {join}),
+            c AS MATERIALIZED (
                 SELECT *, CASE WHEN original THEN list_filter(string_split(
                     regexp_replace(lower(text), {_sql_string(_CHEAP)}, ' ', 'g'), ' '),
                     lambda w: w <> '') END AS tok
                 FROM p)
-            SELECT row_number() OVER () AS rid, post_id, account_id, ts, original, app,
+            SELECT post_id, account_id, ts, original, app,
                    CASE WHEN len(tok) > 0 THEN hash(array_to_string(tok, '')) END AS ck,
                    CASE WHEN len(tok) > 0 THEN hash(tok[1:{k}]) END AS pre,
                    CASE WHEN len(tok) > 0 THEN hash(tok[-{k}:]) END AS suf,
@@ -142,6 +151,10 @@ class PostFrame:
                    hashtags, mentions, raw_urls, media
             FROM c
             """
+        )
+        # The table's row id is the post's id within the run: numbering rows costs a pass.
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW cp_stage AS SELECT rowid AS rid, * FROM cp_stage_rows"
         )
         con.execute(
             """
@@ -187,6 +200,16 @@ class PostFrame:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE cp_accounts AS {source}")
         created = self.con.sql("SELECT created_ts FROM cp_accounts ORDER BY 1").fetchnumpy()
         self.creation_times = created["created_ts"].astype(np.float64)
+
+    @staticmethod
+    def _entity(column: str, from_text: str, flag: str, all_any: tuple[Any, Any]) -> str:
+        """The list column as given, or taken from the text where the dataset has none."""
+        every, some = all_any
+        if every:
+            return f"coalesce(p.{column}, [])"
+        if not some:
+            return from_text
+        return f"CASE WHEN d.{flag} THEN coalesce(p.{column}, []) ELSE {from_text} END"
 
     def normalize(self, rids_sql: str) -> None:
         """Add to ``cp_text`` the normalised text of the posts ``rids_sql`` selects (a query

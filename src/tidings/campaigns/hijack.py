@@ -1,24 +1,27 @@
-"""Hashtag hijacking: a trending tag flooded, in a burst, by accounts that do not belong to it.
+"""Hashtag hijacking: a trending tag flooded, within minutes, by accounts that do not belong to it.
 
 In 2014 ISIS accounts stacked #WorldCup, #Brazil2014 and other trending tags onto recruitment
-posts, so that people following the football saw them. The tag's own volume rises, but the
-rise comes from accounts whose usual hashtags have nothing to do with it. For each 10-minute
-bin in which a tag that trends that day bursts (:class:`~tidings.campaigns.BurstDetector`), every
-post carrying the tag is checked for four signals:
+posts, so that people following the football saw them. For every tag among the day's
+``n_trending`` most used, each 10-minute bin in which at least ``min_accounts`` accounts post it
+is examined, and every original post carrying the tag there is checked for four signals:
 
 - **stacking**: it carries at least ``stack_min`` *other* tags that trend that day;
-- **push tag**: it carries a co-tag that is far more common in this bin than in the tag's
-  organic posts (the pushing group's own tag, and the other trends it stacks);
-- **push domain**: it links to a host far more common in this bin than in the tag's organic
-  posts (links concentrated on a few domains);
-- **far account**: the author's usual hashtags (TF-IDF over accounts, the tag itself and this
-  burst left out) have cosine similarity below ``far_cosine`` with the tag's organic co-tags.
+- **push tag**: it carries a co-tag far more common in this bin than in the tag's other posts
+  (the pushing group's own tag, and the other trends it stacks);
+- **push domain**: it links to a host far more common in this bin than in the tag's other posts
+  (links concentrated on a few domains);
+- **far account**: the author's usual hashtags (TF-IDF over accounts; posts with the tag left
+  out) have cosine similarity below ``far_cosine`` with the tag's co-tags.
 
 A post with at least ``min_signals`` of them is a hijacking post. A bin is hijacked when such
-posts make up ``min_share`` of its posts and come from ``min_accounts`` accounts; consecutive
-hijacked bins of a tag make one hijack campaign, whose members are the accounts responsible.
-One signal alone is common in organic traffic (fans stack tags, a club has its tag); the
-conjunction, repeated by many accounts within minutes, is not.
+posts make up ``min_share`` of its posts and come from ``min_accounts`` accounts: the burst is
+the flood of hijacking posts itself, which organic traffic does not produce, so a hijack is seen
+even when the tag is busy enough that the flood barely moves its total (the tag's robust z from
+the burst detector is reported beside it). A tag whose other posts come mostly from the
+flooding accounts is theirs (a club's own tag): pushed, not hijacked. Consecutive hijacked bins
+make one campaign, and hijacks of several tags by the same accounts at the same time (stacking)
+are one campaign; its members are the accounts responsible. Reposts are left out: a cascade
+copies one original's tags and link to thousands, which says nothing about who wrote it.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class HijackDetector:
     stack_min:
         Other trending tags on one post that make it "stacked".
     lift:
-        How many times more common in the bin than in the tag's organic posts a co-tag or a
+        How many times more common in the bin than in the tag's other posts a co-tag or a
         linked host must be to be a push tag or push domain.
     min_push_posts:
         Posts in the bin a push tag or push domain needs (from at least 3 accounts).
@@ -56,16 +59,13 @@ class HijackDetector:
     min_signals:
         Signals a post needs to be a hijacking post.
     min_share, min_accounts:
-        Share of the bin's posts, and accounts, the hijacking posts need for a hijacked bin.
-    z_min:
-        Robust z (against the tag's usual count at that hour) a bin needs to be examined.
+        Share of the bin's posts, and accounts, the hijacking posts need for a hijacked bin
+        (a bin with fewer accounts posting the tag at all is not examined).
     max_owner_share:
-        Largest share of the tag's organic posts (outside the examined bins) the accounts
-        flooding it may have written: a tag mostly theirs (a club's own tag) is pushed, not
-        hijacked.
+        Largest share of the tag's other posts the flooding accounts may have written: a tag
+        mostly theirs (a club's own tag) is pushed, not hijacked.
     merge_gap:
-        Minutes between hijacked bins that still make one campaign. Hijacks of several tags
-        by the same accounts at the same time (stacking) make one campaign.
+        Minutes between hijacked bins that still make one campaign.
     """
 
     def __init__(
@@ -79,7 +79,6 @@ class HijackDetector:
         min_signals: int = 2,
         min_share: float = 0.2,
         min_accounts: int = 10,
-        z_min: float = 3.0,
         max_owner_share: float = 0.2,
         merge_gap: int = 30,
     ) -> None:
@@ -91,31 +90,36 @@ class HijackDetector:
         self.min_signals = min_signals
         self.min_share = min_share
         self.min_accounts = min_accounts
-        self.z_min = z_min
         self.max_owner_share = max_owner_share
         self.merge_gap = merge_gap
 
     def fit(
         self, posts: PostFrame | Workspace | pa.Table, *, bursts: BurstDetector | None = None
     ) -> HijackDetector:
-        """Find hijacked bins; ``bursts`` (a fitted detector that watched hashtags at the
-        10-minute scale) is reused when given, else hashtag bursts are computed here."""
+        """Find hijacked bins; ``bursts`` (a fitted detector watching hashtags at the 10-minute
+        scale), when given, supplies each bin's robust z for the report."""
         frame = PostFrame.of(posts)
-        if bursts is None or "hashtag" not in bursts.kinds or 10 not in bursts.scales:
-            bursts = BurstDetector(kinds=("hashtag",), scales=(10,)).fit(frame)
         con = frame.con
-        b = bursts.bins_
-        burst_bins = b.filter(
-            pc.and_(
-                pc.and_(pc.equal(b["ekind"], "hashtag"), pc.equal(b["scale_min"], 10)),
-                pc.greater_equal(b["z"], self.z_min),
+        zs = pa.table(
+            {"tag": pa.array([], pa.string()), "bin": pa.array([], pa.int64()),
+             "z": pa.array([], pa.float64())}
+        )  # fmt: skip
+        if bursts is not None:
+            b = bursts.bins_
+            sel = b.filter(pc.and_(pc.equal(b["ekind"], "hashtag"), pc.equal(b["scale_min"], 10)))
+            zs = pa.table(
+                {
+                    "tag": sel["entity"],
+                    "bin": pc.divide(sel["start"].cast(pa.int64()), 1_000_000),
+                    "z": sel["z"],
+                }
             )
-        ).select(["entity", "start", "z"])
-        con.register("_hbins", burst_bins)
+        con.register("_hz", zs)
         con.execute(
             f"""
+            CREATE OR REPLACE TEMP TABLE cp_hz AS SELECT * FROM _hz;
             CREATE OR REPLACE TEMP TABLE cp_tag_occ AS
-                SELECT rid, account_id, ts, unnest(hashtags) AS tag FROM cp_stage;
+                SELECT rid, account_id, ts, original, unnest(hashtags) AS tag FROM cp_stage;
             CREATE OR REPLACE TEMP TABLE cp_trending AS
                 SELECT day, tag FROM (
                     SELECT day, tag, row_number() OVER (
@@ -124,20 +128,24 @@ class HijackDetector:
                                  count(DISTINCT account_id) AS accounts
                           FROM cp_tag_occ GROUP BY ALL))
                 WHERE r <= {self.n_trending};
-            -- candidate bins: a burst of a tag that trends that day
-            CREATE OR REPLACE TEMP TABLE cp_hcand AS
-                SELECT b.entity AS tag, CAST(epoch(b.start) AS BIGINT) AS bin, b.z
-                FROM _hbins b JOIN cp_trending t
-                  ON t.tag = b.entity AND t.day = CAST(epoch(b.start) AS BIGINT) // 86400;
-            -- original posts carrying a candidate tag inside its candidate bin
+            -- original posts carrying a tag on a day it trends, in bins where enough accounts
+            -- post it to be examined
             CREATE OR REPLACE TEMP TABLE cp_hposts AS
-                SELECT c.tag, c.bin, o.rid, o.account_id, o.ts
-                FROM cp_hcand c JOIN cp_tag_occ o
-                  ON o.tag = c.tag AND o.ts >= c.bin AND o.ts < c.bin + 600
-                SEMI JOIN (SELECT rid FROM cp_stage WHERE original) USING (rid);
+                WITH t AS MATERIALIZED (
+                    SELECT o.tag, o.ts // 600 * 600 AS bin, o.rid, o.account_id, o.ts
+                    FROM cp_tag_occ o JOIN cp_trending d
+                      ON d.tag = o.tag AND d.day = o.ts // 86400
+                    WHERE o.original),
+                big AS (
+                    SELECT tag, bin FROM t GROUP BY ALL
+                    HAVING count(DISTINCT account_id) >= {self.min_accounts})
+                SELECT * FROM t SEMI JOIN big USING (tag, bin);
+            CREATE OR REPLACE TEMP TABLE cp_hcand AS
+                SELECT DISTINCT h.tag, h.bin, z.z
+                FROM cp_hposts h LEFT JOIN cp_hz z USING (tag, bin);
             """
         )
-        con.unregister("_hbins")
+        con.unregister("_hz")
         self._signals(frame)
         self._bins(frame)
         return self
@@ -147,17 +155,16 @@ class HijackDetector:
         host = keys.url_host_sql("u")
         con.execute(
             f"""
-            -- the tag's organic posts: every post with the tag outside its candidate bins
+            -- every original post with one of the examined tags: the tag's context
             CREATE OR REPLACE TEMP TABLE cp_horg AS
                 SELECT o.tag, o.rid, o.account_id FROM cp_tag_occ o
-                SEMI JOIN (SELECT DISTINCT tag FROM cp_hcand) USING (tag)
-                ANTI JOIN cp_hposts h USING (tag, rid);
+                SEMI JOIN (SELECT DISTINCT tag FROM cp_hposts) USING (tag)
+                WHERE o.original;
             CREATE OR REPLACE TEMP TABLE cp_hosts AS
                 SELECT rid, list_distinct(list_filter(list_transform(raw_urls,
                     lambda u: {host}), lambda h: h <> '')) AS hosts
-                FROM cp_stage SEMI JOIN (SELECT rid FROM cp_hposts UNION SELECT rid FROM cp_horg)
-                    USING (rid);
-            -- co-tags and hosts: counts in each bin and in the tag's organic posts
+                FROM cp_stage SEMI JOIN (SELECT DISTINCT rid FROM cp_horg) USING (rid)
+                WHERE len(raw_urls) > 0;
             CREATE OR REPLACE TEMP TABLE cp_hfeat AS
                 SELECT h.tag, h.bin, h.rid, 'tag' AS f, x.tag AS v
                 FROM cp_hposts h JOIN cp_tag_occ x USING (rid) WHERE x.tag <> h.tag
@@ -172,57 +179,23 @@ class HijackDetector:
                     SELECT g.tag, 'host', unnest(s.hosts)
                     FROM cp_horg g JOIN cp_hosts s USING (rid))
                 GROUP BY ALL;
+            -- push features: far more common in the bin than in the tag's other posts
             CREATE OR REPLACE TEMP TABLE cp_hpush AS
                 WITH binn AS (SELECT tag, bin, count(*) AS n FROM cp_hposts GROUP BY ALL),
                 orgn AS (SELECT tag, count(*) AS n FROM cp_horg GROUP BY ALL),
                 inbin AS (
                     SELECT e.tag, e.bin, e.f, e.v, count(*) AS n,
                            count(DISTINCT h.account_id) AS accounts
-                    FROM cp_hfeat e JOIN cp_hposts h USING (tag, bin, rid) GROUP BY ALL)
+                    FROM cp_hfeat e JOIN cp_hposts h USING (tag, bin, rid) GROUP BY ALL
+                    HAVING count(*) >= {self.min_push_posts})
                 SELECT i.tag, i.bin, i.f, i.v, i.n
                 FROM inbin i JOIN binn b USING (tag, bin)
-                LEFT JOIN orgn o USING (tag)
+                JOIN orgn o USING (tag)
                 LEFT JOIN cp_horg_feat g ON g.tag = i.tag AND g.f = i.f AND g.v = i.v
-                WHERE i.n >= {self.min_push_posts} AND i.accounts >= 3
-                  AND i.n / b.n >= {self.lift} * (coalesce(g.n, 0) + 1)
-                                   / (coalesce(o.n, 0) + 1);
-            """
-        )
-        # Far accounts: TF-IDF cosine of the author's hashtags (the tag and its candidate bins
-        # left out) with the tag's organic co-tags; idf counts accounts.
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE cp_hfar AS
-            WITH acc AS (SELECT DISTINCT tag, account_id FROM cp_hposts),
-            df AS (
-                SELECT x.tag AS v, count(DISTINCT x.account_id) AS df FROM cp_tag_occ x
-                GROUP BY ALL),
-            nacc AS (SELECT count(DISTINCT account_id) AS n FROM cp_stage),
-            prof AS (
-                SELECT a.tag, a.account_id, x.tag AS v, count(*) AS n
-                FROM acc a JOIN cp_tag_occ x USING (account_id)
-                WHERE x.tag <> a.tag
-                  AND x.rid NOT IN (SELECT rid FROM cp_hposts)
-                GROUP BY ALL),
-            w_acc AS (
-                SELECT p.tag, p.account_id, p.v, ln(1 + p.n) * ln(nacc.n / df.df) AS w
-                FROM prof p JOIN df USING (v), nacc),
-            w_tag AS (
-                SELECT g.tag, g.v, ln(1 + g.n) * ln(nacc.n / df.df) AS w
-                FROM cp_horg_feat g JOIN df USING (v), nacc WHERE g.f = 'tag'),
-            dot AS (
-                SELECT a.tag, a.account_id, sum(a.w * t.w) AS d
-                FROM w_acc a JOIN w_tag t USING (tag, v) GROUP BY ALL),
-            na AS (SELECT tag, account_id, sqrt(sum(w * w)) AS norm FROM w_acc GROUP BY ALL),
-            nt AS (SELECT tag, sqrt(sum(w * w)) AS norm FROM w_tag GROUP BY ALL)
-            SELECT na.tag, na.account_id,
-                   coalesce(dot.d, 0) / nullif(na.norm * nt.norm, 0) AS cosine
-            FROM na LEFT JOIN dot USING (tag, account_id) LEFT JOIN nt USING (tag)
-            """
-        )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE cp_hsig AS
+                WHERE i.accounts >= 3
+                  AND i.n / b.n >= {self.lift} * (coalesce(g.n, 0) - i.n + 1)
+                                   / (o.n - b.n + 1);
+            CREATE OR REPLACE TEMP TABLE cp_hsig0 AS
             WITH stack AS (
                 SELECT h.tag, h.bin, h.rid, count(t.tag) AS n
                 FROM cp_hposts h JOIN cp_tag_occ x USING (rid)
@@ -235,12 +208,48 @@ class HijackDetector:
             SELECT h.tag, h.bin, h.rid, h.account_id, h.ts,
                    coalesce(s.n, 0) >= {self.stack_min} AS stacked,
                    coalesce(p.push_tag, false) AS push_tag,
-                   coalesce(p.push_host, false) AS push_domain,
-                   coalesce(f.cosine < {self.far_cosine}, false) AS far_account
+                   coalesce(p.push_host, false) AS push_domain
             FROM cp_hposts h
             LEFT JOIN stack s USING (tag, bin, rid)
-            LEFT JOIN pushed p USING (tag, bin, rid)
-            LEFT JOIN cp_hfar f USING (tag, account_id)
+            LEFT JOIN pushed p USING (tag, bin, rid);
+            """
+        )
+        # Far accounts, only where the other signals already flag enough accounts: TF-IDF cosine
+        # of the author's hashtags (posts with the tag left out) with the tag's co-tags.
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE cp_hfar AS
+            WITH live AS (
+                SELECT tag, bin FROM cp_hsig0 WHERE stacked OR push_tag OR push_domain
+                GROUP BY ALL HAVING count(DISTINCT account_id) >= {self.min_accounts}),
+            acc AS (SELECT DISTINCT tag, account_id FROM cp_hsig0 SEMI JOIN live USING (tag, bin)),
+            df AS (SELECT tag AS v, count(DISTINCT account_id) AS df FROM cp_tag_occ GROUP BY ALL),
+            nacc AS (SELECT count(DISTINCT account_id) AS n FROM cp_stage),
+            with_tag AS (SELECT DISTINCT a.tag, x.rid FROM acc a JOIN cp_tag_occ x
+                         ON x.account_id = a.account_id AND x.tag = a.tag),
+            prof AS (
+                SELECT a.tag, a.account_id, x.tag AS v, count(*) AS n
+                FROM acc a JOIN cp_tag_occ x USING (account_id)
+                ANTI JOIN with_tag w ON w.tag = a.tag AND w.rid = x.rid
+                GROUP BY ALL),
+            w_acc AS (
+                SELECT p.tag, p.account_id, p.v, ln(1 + p.n) * ln(nacc.n / df.df) AS w
+                FROM prof p JOIN df USING (v), nacc),
+            w_tag AS (
+                SELECT g.tag, g.v, ln(1 + g.n) * ln(nacc.n / df.df) AS w
+                FROM cp_horg_feat g JOIN df USING (v), nacc
+                WHERE g.f = 'tag' AND g.tag IN (SELECT tag FROM live)),
+            dot AS (
+                SELECT a.tag, a.account_id, sum(a.w * t.w) AS d
+                FROM w_acc a JOIN w_tag t USING (tag, v) GROUP BY ALL),
+            na AS (SELECT tag, account_id, sqrt(sum(w * w)) AS norm FROM w_acc GROUP BY ALL),
+            nt AS (SELECT tag, sqrt(sum(w * w)) AS norm FROM w_tag GROUP BY ALL)
+            SELECT na.tag, na.account_id,
+                   coalesce(dot.d, 0) / nullif(na.norm * nt.norm, 0) AS cosine
+            FROM na LEFT JOIN dot USING (tag, account_id) LEFT JOIN nt USING (tag);
+            CREATE OR REPLACE TEMP TABLE cp_hsig AS
+            SELECT s.*, coalesce(f.cosine < {self.far_cosine}, false) AS far_account
+            FROM cp_hsig0 s LEFT JOIN cp_hfar f USING (tag, account_id);
             """
         )
 
@@ -261,12 +270,14 @@ class HijackDetector:
                        list(v ORDER BY n DESC, v) FILTER (WHERE f = 'tag') AS push_tags,
                        list(v ORDER BY n DESC, v) FILTER (WHERE f = 'host') AS push_domains
                 FROM cp_hpush GROUP BY ALL),
-            orgn AS (SELECT tag, count(*) AS n FROM cp_horg GROUP BY ALL),
-            -- how much of the tag's organic traffic comes from the accounts flooding it
+            -- the tag's other traffic (hijacking posts left out), and how much of it comes
+            -- from the accounts flooding it
+            other AS (SELECT * FROM cp_horg o ANTI JOIN cp_hjack j USING (tag, rid)),
+            orgn AS (SELECT tag, count(*) AS n FROM other GROUP BY ALL),
             own AS (
                 SELECT j.tag, count(*) AS owned
                 FROM (SELECT DISTINCT tag, account_id FROM cp_hjack) j
-                JOIN cp_horg o ON o.tag = j.tag AND o.account_id = j.account_id
+                JOIN other o ON o.tag = j.tag AND o.account_id = j.account_id
                 GROUP BY ALL),
             jack AS (
                 SELECT tag, bin, count(*) AS n, count(DISTINCT account_id) AS accounts,
@@ -294,6 +305,7 @@ class HijackDetector:
             FROM sig JOIN cp_hcand c USING (tag, bin)
             LEFT JOIN jack USING (tag, bin) LEFT JOIN push USING (tag, bin)
             LEFT JOIN own USING (tag) LEFT JOIN orgn USING (tag)
+            WHERE jack.n > 0
             ORDER BY sig.tag, sig.bin
             """
         ).to_arrow_table()

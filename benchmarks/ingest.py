@@ -34,6 +34,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGETS = {"csv": 300_000, "v1-jsonl": 100_000}
+UNITS = {"csv": "rows", "v1-jsonl": "tweets"}
 PEAK_LIMIT_GB = 4.0
 
 
@@ -158,12 +159,13 @@ def main() -> None:
     load_before = [round(x, 2) for x in os.getloadavg()]
     results = [run(fmt, inputs[fmt], args.data) for fmt in formats]
 
-    head = f"{'format':10} {'rows':>12} {'seconds':>8} {'rows/s':>10} {'target':>9}"
+    head = f"{'format':10} {'records':>12} {'seconds':>8} {'per second':>18} {'target':>9}"
     print(f"\n{head} {'peak GB':>8} {'CPU s':>7}")
     for r in results:
         ok = r.rows_per_s >= r.target_rows_per_s and r.peak_gb <= PEAK_LIMIT_GB
+        rate = f"{r.rows_per_s:,} {UNITS[r.format]}/s"
         print(
-            f"{r.format:10} {r.rows:>12,} {r.seconds:>8.1f} {r.rows_per_s:>10,} "
+            f"{r.format:10} {r.rows:>12,} {r.seconds:>8.1f} {rate:>18} "
             f"{r.target_rows_per_s:>9,} {r.peak_gb:>8.2f} {r.cpu_s:>7.1f}  {'ok' if ok else 'MISS'}"
         )
     machine = {

@@ -15,6 +15,7 @@ from .campaigns import (
     PostFrame,
     detect_campaigns,
 )
+from .coordination import Coordination, CoordinationResult, coordinate
 from .demo import DemoConfig, generate, run_demo
 from .errors import InputError, TidingsError, WorkspaceError
 from .ingest import IngestResult, ingest
@@ -26,6 +27,8 @@ __all__ = [
     "BurstDetector",
     "CampaignResult",
     "ContentCampaigns",
+    "Coordination",
+    "CoordinationResult",
     "DemoConfig",
     "HijackDetector",
     "IngestResult",
@@ -36,6 +39,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "coordinate",
     "detect_campaigns",
     "generate",
     "ingest",

@@ -193,6 +193,222 @@ def ingest_cmd(
     out.print(f"dataset {escape(dataset)} in {escape(str(ws.path))}")
 
 
+@cli.command("coordinate")
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the Parquet results [default: WORKSPACE/runs/<run-id>].",
+)
+@click.option(
+    "--window",
+    "windows",
+    multiple=True,
+    metavar="DURATION",
+    help="A time window such as 10s, 60s, 10min, 1h; repeat for several (all computed in one "
+    "pass). [default: 10s, 60s, 10min, 1h]",
+)
+@click.option(
+    "--min-weight",
+    default=2,
+    show_default=True,
+    help="Write edges sharing at least this many distinct keys (significance is the score's).",
+)
+@click.option(
+    "--kinds",
+    default=None,
+    metavar="KIND,...",
+    help="Action kinds to use [default: all]: repost, quote, reply, text, near_text, url, "
+    "domain, hashtag_set, app.",
+)
+@click.option(
+    "--hot-cap",
+    default=200,
+    show_default=True,
+    help="Rows of one key within one longest-window span above which its fan-out is bounded; "
+    "0 = never bound.",
+)
+@click.option(
+    "--alpha",
+    default=0.01,
+    show_default=True,
+    help="Expected chance edges the default threshold lets through, per window.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="duckdb on this machine; spark for a cluster (same results).",
+)
+@click.option(
+    "--spark-master",
+    default=None,
+    metavar="URL",
+    help="Spark master for --engine spark, e.g. spark://host:7077 [default: local[*]].",
+)
+@friendly_errors
+def coordinate_cmd(
+    workspace: Path,
+    out_dir: Path | None,
+    windows: tuple[str, ...],
+    min_weight: int,
+    kinds: str | None,
+    hot_cap: int,
+    alpha: float,
+    engine: str,
+    spark_master: str | None,
+) -> None:
+    """Find accounts in WORKSPACE that act together, and the groups they form.
+
+    \b
+    Two accounts co-act when they do the same thing close in time. "The same thing" is a key
+    of one of these kinds:
+      repost, quote, reply   the same post reposted, quoted or replied to
+      text, near_text        the same text once case, links, mentions and Arabic spelling
+                             are normalised; or a near-duplicate of it (MinHash)
+      url, domain            the same link once tracking parameters and www. are removed;
+                             or the same site (weaker)
+      hashtag_set            the same set of 3+ hashtags
+      app                    the same uncommon client app
+    "Close in time" is a window W: |Δt| <= W. Each window gets its own edges.
+
+    \b
+    Every edge (one per account pair and window) has a weight (distinct shared keys), a
+    per-kind breakdown, Δt statistics and a score: how unlikely its co-actions are if each
+    key's posts were spread at random over the collection (rare keys, short windows count
+    most; viral posts count almost nothing). An edge is significant when its score passes a
+    threshold chosen so that chance alone would give fewer than ALPHA such edges; the
+    thresholds and their reasons are in the run record. Communities (Leiden) are found on the
+    significant edges. Keys so busy they would swamp the output (a viral post) are bounded
+    and listed in hot_keys.parquet.
+
+    \b
+    Output in --out: edges, communities, community_summary, evidence (example co-actions
+    per edge) and hot_keys, as Parquet. Graph files: `tidings export`.
+
+    \b
+    Examples:
+      tidings coordinate ws --out ws/coord
+      tidings coordinate ws --out ws/coord --window 10s --window 1h --kinds repost,text
+      tidings coordinate ws --out ws/coord --engine spark --spark-master spark://head:7077
+    """
+    from .coordination import DEFAULT_WINDOWS, KINDS, coordinate
+
+    ws = Workspace(workspace)
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else KINDS
+    unknown = sorted(set(chosen) - set(KINDS))
+    if unknown:
+        raise click.BadParameter(f"unknown kinds {', '.join(unknown)}", param_hint="--kinds")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} stages"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("coordinate: actions", total=5)
+        following = {"actions": "pairs", "pairs": "edges", "edges": "communities"}
+        following["communities"] = "evidence"
+
+        def tick(stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, description=f"coordinate: {following.get(stage)}")
+
+        result = coordinate(
+            ws,
+            out=out_dir,
+            windows=windows or DEFAULT_WINDOWS,
+            min_weight=min_weight,
+            kinds=chosen,
+            engine=engine,
+            spark_master=spark_master,
+            progress=tick,
+            hot_cap=hot_cap,
+            alpha=alpha,
+        )
+    for t in result.summary.get("thresholds", []):
+        out.print(
+            f"  window {t['window_s']:>5} s: threshold {t['threshold']:.2f} over "
+            f"{t['candidates']:,} candidate pairs"
+        )
+    out.print(escape(result.summary_line()) + f" (run {result.run_id})")
+
+
+@cli.command("export")
+@click.argument("workspace", type=click.Path(file_okay=False, path_type=Path), required=False)
+@click.option("--run", "run_id", default=None, help="Run id [default: the latest coordinate run].")
+@click.option(
+    "--from",
+    "from_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A coordination result directory instead of a run (no workspace needed).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["graphml", "gexf", "csv", "parquet"]),
+    required=True,
+    help="graphml or gexf for Gephi, Cytoscape, igraph; csv or parquet for tables.",
+)
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--window",
+    default=None,
+    metavar="DURATION",
+    help="Export the edges of this window only [default: each pair at its best window].",
+)
+@click.option(
+    "--all-edges",
+    is_flag=True,
+    help="Export every written edge, not only the significant ones.",
+)
+@friendly_errors
+def export_cmd(
+    workspace: Path | None,
+    run_id: str | None,
+    from_dir: Path | None,
+    fmt: str,
+    out_file: Path,
+    window: str | None,
+    all_edges: bool,
+) -> None:
+    """Export a coordination network to a file for Gephi and other tools.
+
+    One edge per account pair: by default its significant edge at the window where its score is
+    highest, with every edge column as an attribute (weight, score, window_s, w_<kind>,
+    pairs, Δt); nodes carry their community. Files are written streaming, so large networks
+    need little memory.
+
+    \b
+    Examples:
+      tidings export ws --format gexf --out coordination.gexf
+      tidings export ws --run coordinate-20140601T120000-ab12cd --format graphml --out g.graphml
+      tidings export --from ws/coord --format csv --out edges.csv --window 60s --all-edges
+    """
+    from .coordination import parse_window
+    from .coordination.export import export_graph
+
+    ws = Workspace(workspace) if workspace is not None else None
+    with console.status(f"writing {fmt}"):
+        result = export_graph(
+            ws,
+            out_file,
+            format=fmt,
+            run=run_id,
+            from_dir=from_dir,
+            window=parse_window(window) if window else None,
+            significant_only=not all_edges,
+        )
+    out.print(
+        f"{result.nodes:,} accounts and {result.edges:,} edges written as {fmt} to "
+        f"{escape(str(result.path))}"
+    )
+
+
 @cli.command("campaigns")
 @click.argument("workspace", type=click.Path(file_okay=False, path_type=Path))
 @click.option(

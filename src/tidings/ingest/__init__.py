@@ -70,6 +70,18 @@ def detect_format(
     )
 
 
+def _explain(reader: Reader) -> None:
+    """Let a reader say why a file is not its format: a reader raises InputError, naming the
+    line and field, before its first chunk when the whole file cannot be read as asked."""
+    chunks = reader.read()
+    try:
+        next(iter(chunks), None)
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
 def ingest(
     workspace: Workspace | str | os.PathLike[str],
     paths: Sequence[str | os.PathLike[str]],
@@ -100,7 +112,11 @@ def ingest(
         elif format in READERS:
             cls = READERS[format]
         elif format in _ALIASES:
-            cls = detect_format(p, _ALIASES[format])
+            try:
+                cls = detect_format(p, _ALIASES[format])
+            except InputError:
+                _explain(READERS[_ALIASES[format][0]](p, options))
+                raise
         else:
             known = ", ".join(["auto", *sorted({*READERS, *_ALIASES})])
             raise InputError(str(p), f"unknown format {format!r}", hint=f"one of: {known}")

@@ -17,6 +17,7 @@ from .campaigns import (
 )
 from .coordination import Coordination, CoordinationResult, coordinate
 from .demo import DemoConfig, generate, run_demo
+from .demo_formats import write_twitter_v1_jsonl
 from .errors import InputError, TidingsError, WorkspaceError
 from .ingest import IngestResult, ingest
 from .report import write_report
@@ -45,4 +46,5 @@ __all__ = [
     "ingest",
     "run_demo",
     "write_report",
+    "write_twitter_v1_jsonl",
 ]

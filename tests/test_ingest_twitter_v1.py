@@ -16,6 +16,7 @@ from tidings import InputError, Workspace, ingest
 from tidings.cli import cli
 from tidings.demo import DemoConfig, generate
 from tidings.demo_formats import write_twitter_v1_jsonl
+from tidings.ingest import twitter_v1
 
 ANDROID = '<a href="http://twitter.com/download/android" rel="nofollow">Twitter for Android</a>'
 
@@ -252,6 +253,27 @@ def test_original_already_in_the_file_is_stored_once(ws: Workspace, tmp_path: Pa
     assert (res.read, res.stored, res.duplicates) == (6, 6, 0)
     again = ingest(ws, [path])
     assert (again.stored, again.duplicates) == (0, 6)
+
+
+def test_small_blocks_give_the_same_posts(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Block edges (lines carried over, lines longer than the buffer, blocks with no tweet,
+    originals given in an earlier block) change nothing."""
+    demo = generate(DemoConfig(n_posts=1_000, seed=7))
+    path = tmp_path / "t.jsonl"
+    write_twitter_v1_jsonl(demo.posts, path, accounts=demo.accounts)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    notice = json.dumps({"limit": {"track": 3}})
+    big = json.dumps(tweet("1", user("9", "big", description="x" * 40_000), "hi"))
+    path.write_text("\n".join([*lines[:50], *[notice] * 40, big, *lines[50:]]) + "\n", "utf-8")
+    ingest(ws, [path])
+    whole = posts(ws)
+    monkeypatch.setattr(twitter_v1, "_BLOCK", 16_000)  # a few tweets; shorter than `big`
+    small = Workspace.init(tmp_path / "small")
+    res = ingest(small, [path])
+    assert (res.stored, res.duplicates, res.skipped) == (len(whole), 0, 40)
+    assert posts(small) == whole
 
 
 def test_huge_record_raw_is_capped(ws: Workspace, tmp_path: Path) -> None:

@@ -350,6 +350,8 @@ class _SeenIds:
         return found
 
     def add(self, ids: np.ndarray) -> None:
+        if not len(ids):
+            return
         self.runs.append(np.sort(ids))
         # Merge runs of similar size, so there are only O(log n) of them.
         while len(self.runs) > 1 and len(self.runs[-1]) * 2 >= len(self.runs[-2]):

@@ -31,17 +31,6 @@ from .stats import binomial_surprise, poisson_surprise
 
 __all__ = ["AppProfiles"]
 
-_KEYS_SQL = """
-    SELECT s.app, s.account_id, s.post_id, 'text' AS kk, lpad(to_hex(t.text_key), 16, '0') AS key
-    FROM cp_text t JOIN cp_stage s USING (rid)
-    UNION ALL
-    SELECT s.app, s.account_id, s.post_id, 'url' AS kk, u.url AS key
-    FROM cp_urls u JOIN cp_stage s USING (rid) WHERE s.original
-    UNION ALL
-    SELECT app, account_id, post_id, 'media' AS kk, unnest(media) AS key
-    FROM cp_stage WHERE original
-"""
-
 
 class AppProfiles:
     """Per-account app profiles, app campaigns and coordinated app switches.
@@ -118,7 +107,8 @@ class AppProfiles:
         con = frame.con
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE cp_app_keys AS {_KEYS_SQL};
+            CREATE OR REPLACE TEMP VIEW cp_app_keys AS
+                SELECT app, account_id, post_id, kk, key FROM {frame.content_keys()};
             CREATE OR REPLACE TEMP TABLE cp_app_shared AS
             WITH within AS (
                 SELECT app, kk, key FROM cp_app_keys WHERE app IS NOT NULL GROUP BY ALL

@@ -48,15 +48,17 @@ _STATE_SCHEMA = pa.schema(
         ("n", pa.int64()),
     ]
 )
-# Reposts count: troll farms bomb with retweets of each other as much as with new posts (the
-# heavy-account test, not the post kind, tells a bomb from a cascade).
+# Reposts count for tags and links: troll farms bomb with retweets of each other as much as
+# with new posts (the heavy-account test, not the post kind, tells a bomb from a cascade). A
+# mention counts in original posts only: in a repost it names the author being reposted, which
+# a cascade repeats thousands of times, not a target someone chose to write at.
 _ENTITY_SQL = {
     "hashtag": "SELECT 'hashtag' AS ekind, unnest(hashtags) AS entity, account_id, ts "
     "FROM cp_stage",
     "url": "SELECT 'url' AS ekind, u.url AS entity, s.account_id, s.ts FROM cp_urls u "
     "JOIN cp_stage s USING (rid)",
     "mention": "SELECT 'mention' AS ekind, unnest(mentions) AS entity, account_id, ts "
-    "FROM cp_stage",
+    "FROM cp_stage WHERE original",
     "text": "SELECT 'text' AS ekind, lpad(to_hex(t.text_key), 16, '0') AS entity, "
     "s.account_id, s.ts FROM cp_text t JOIN cp_stage s USING (rid)",
 }

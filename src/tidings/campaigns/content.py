@@ -24,9 +24,11 @@ Keys of one kind whose accounts largely coincide (the 30 texts of one app) becom
 
 Cost: every step is a group-by or a sorted pass over the key's rows, so a key shared by 10^5
 accounts costs its rows, never its pairs. Near-duplicate clusters are found without comparing
-texts pairwise: templates are located by anchors (see :mod:`tidings.campaigns.frame`), only
-their texts get MinHash LSH band keys (:class:`tidings.keys.MinHasher`), and texts sharing a
-band form connected components.
+texts pairwise: each distinct text that at least two accounts posted (the texts the frame
+normalises, see :mod:`tidings.campaigns.frame`) gets MinHash LSH band keys
+(:class:`tidings.keys.MinHasher`), and texts sharing a band form connected components. A
+template's variants repeat across its accounts, so they are among those texts; a variant only
+one account wrote is not.
 """
 
 from __future__ import annotations
@@ -77,9 +79,6 @@ class ContentCampaigns:
         Summed surprise a key needs to be a campaign.
     min_time_score:
         Surprise the time signal alone needs.
-    anchor_variety:
-        Largest ratio of distinct texts to posts under a shared anchor for its texts to be
-        near-duplicate candidates (templates repeat; a common opening phrase does not).
     overlap:
         Share of the smaller key's accounts two keys must share to join one campaign.
     corroborate, fast_span_s, min_corroboration:
@@ -98,7 +97,6 @@ class ContentCampaigns:
         creation_share: float = 0.5,
         min_score: float = 30.0,
         min_time_score: float = 10.0,
-        anchor_variety: float = 0.5,
         overlap: float = 0.5,
         corroborate: tuple[str, ...] = ("url", "media"),
         fast_span_s: float = 600.0,
@@ -110,7 +108,6 @@ class ContentCampaigns:
         self.creation_share = creation_share
         self.min_score = min_score
         self.min_time_score = min_time_score
-        self.anchor_variety = anchor_variety
         self.overlap = overlap
         self.corroborate = corroborate
         self.fast_span_s = fast_span_s
@@ -130,33 +127,12 @@ class ContentCampaigns:
     # -- near-duplicate clusters ----------------------------------------------------------
     def _near_clusters(self, frame: PostFrame) -> None:
         con = frame.con
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE cp_anchor_rows AS
-            WITH a AS MATERIALIZED (
-                SELECT rid, ck, pre AS anchor FROM cp_stage WHERE pre IS NOT NULL
-                UNION ALL
-                SELECT rid, ck, suf FROM cp_stage WHERE suf IS NOT NULL AND suf <> pre),
-            -- most anchors occur once: count rows before looking at anything else
-            big AS (
-                SELECT anchor FROM a GROUP BY anchor HAVING count(*) >= {self.min_accounts}),
-            ab AS MATERIALIZED (
-                SELECT a.rid, a.ck, a.anchor, s.account_id
-                FROM a SEMI JOIN big USING (anchor) JOIN cp_stage s USING (rid)),
-            g AS (
-                SELECT anchor FROM ab GROUP BY anchor
-                HAVING count(DISTINCT account_id) >= {self.min_accounts}
-                   AND count(DISTINCT ck) >= 2
-                   AND count(DISTINCT ck) <= {self.anchor_variety} * count(*))
-            SELECT DISTINCT rid FROM ab SEMI JOIN g USING (anchor)
-            """
-        )
-        frame.normalize("SELECT rid FROM cp_anchor_rows")
+        # The texts at least two accounts posted (the frame normalised exactly those): each
+        # distinct one is hashed once, and texts sharing an LSH band are joined.
         texts = con.sql(
             """
-            SELECT t.text_key, any_value(t.norm) AS norm, count(*) AS n
-            FROM cp_text t SEMI JOIN cp_anchor_rows USING (rid)
-            GROUP BY t.text_key ORDER BY t.text_key
+            SELECT text_key, any_value(norm) AS norm, count(*) AS n
+            FROM cp_text GROUP BY text_key ORDER BY text_key
             """
         ).to_arrow_table()
         n = texts.num_rows
@@ -193,33 +169,16 @@ class ContentCampaigns:
 
     # -- key occurrences ------------------------------------------------------------------
     def _occurrences(self, frame: PostFrame) -> None:
-        parts = []
-        if "identical_text" in self.kinds:
-            parts.append(
-                "SELECT 'identical_text' AS kind, lpad(to_hex(t.text_key), 16, '0') AS key, s.rid, "
-                "s.account_id, s.ts, s.app FROM cp_text t JOIN cp_stage s USING (rid) "
-                "ANTI JOIN cp_near n USING (rid)"
-            )
-        if "near_text" in self.kinds:
-            parts.append(
-                "SELECT 'near_text' AS kind, n.key, s.rid, s.account_id, s.ts, s.app "
-                "FROM cp_near n JOIN cp_stage s USING (rid)"
-            )
-        if "url" in self.kinds:
-            parts.append(
-                "SELECT 'url' AS kind, u.url AS key, s.rid, s.account_id, s.ts, s.app "
-                "FROM cp_urls u JOIN cp_stage s USING (rid) WHERE s.original"
-            )
-        if "media" in self.kinds:
-            parts.append(
-                "SELECT 'media' AS kind, m AS key, rid, account_id, ts, app FROM "
-                "(SELECT unnest(media) AS m, rid, account_id, ts, app FROM cp_stage "
-                "WHERE original)"
-            )
-        union = " UNION ALL ".join(parts) or (
-            "SELECT NULL::VARCHAR AS kind, NULL::VARCHAR AS key, NULL::BIGINT AS rid, "
-            "NULL::VARCHAR AS account_id, NULL::BIGINT AS ts, NULL::VARCHAR AS app LIMIT 0"
-        )
+        kinds = ", ".join(f"'{k}'" for k in self.kinds) or "NULL"
+        union = f"""
+            SELECT * FROM (
+                SELECT CASE WHEN k.kk <> 'text' THEN k.kk
+                            WHEN n.rid IS NULL THEN 'identical_text' ELSE 'near_text' END AS kind,
+                       coalesce(n.key, k.key) AS key, k.rid, k.account_id, k.ts, k.app
+                FROM {frame.content_keys()} k
+                LEFT JOIN cp_near n ON k.kk = 'text' AND n.rid = k.rid)
+            WHERE kind IN ({kinds})
+            """
         frame.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE cp_content AS {union};

@@ -5,8 +5,8 @@ normalised and URLs canonicalised once per run rather than once per detector:
 
 ``cp_posts`` (a view)
     rid (row id), post_id, account_id, ts (epoch seconds), original (not a repost), app,
-    text_key (64-bit hash of the :mod:`tidings.keys` normalised text, or NULL), ck and the
-    anchors pre/suf (below), text (originals only), hashtags, mentions, raw_urls, media.
+    text_key (64-bit hash of the :mod:`tidings.keys` normalised text, or NULL), ck (the cheap
+    key, below), text (originals only), hashtags, mentions, raw_urls, media.
 ``cp_urls``
     rid, url: the canonical URLs of posts (:func:`tidings.keys.canonical_url_sql`).
 ``cp_text``
@@ -23,9 +23,6 @@ normalising just the texts whose cheap key two accounts share loses no identical
 and costs a few percent of the full pass. URLs get the same treatment: a cheap key (host and
 path, lower-cased, without query or fragment) is coarser than the canonical URL, and only URLs
 whose cheap key two accounts share are canonicalised.
-
-The cheap text is also cut into *anchors*, the hash of its first and of its last four tokens,
-which the near-duplicate detector uses to find templates whose copies differ by a word.
 
 The frame also holds the collection's *activity clock*: posts per minute, so that "these copies
 were close in time" is measured against how busy the collection was then (daily cycles, gaps in
@@ -46,9 +43,6 @@ from ..workspace import Workspace
 __all__ = ["PostFrame"]
 
 F64 = np.ndarray[Any, np.dtype[np.float64]]
-
-ANCHOR_TOKENS = 4
-"""Tokens of the cheap text in each anchor (first and last)."""
 
 _WS = (
     r" \t\n\r\f\x{0B}\x{85}\x{A0}\x{1680}\x{2000}-\x{200B}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"
@@ -92,18 +86,38 @@ class PostFrame:
         self.con = con
         # A dataset whose posts never carry hashtags, mentions or URLs as lists came from a
         # table without those columns (a CSV export): take them from the text instead.
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE cp_datasets AS
-            SELECT dataset, bool_or(len(hashtags) > 0) AS has_tags,
-                   bool_or(len(mentions) > 0) AS has_mentions, bool_or(len(urls) > 0) AS has_urls
-            FROM {relation} GROUP BY dataset
-            """
+        # One post with a list answers for its dataset: stop at the first (LIMIT 1).
+        names = [r[0] for r in con.sql(f"SELECT DISTINCT dataset FROM {relation}").fetchall()]
+        has: dict[str, list[bool]] = {}
+        for column in ("hashtags", "mentions", "urls"):
+            has[column] = [
+                bool(
+                    con.sql(
+                        f"SELECT 1 FROM {relation} WHERE dataset IS NOT DISTINCT FROM ? "
+                        f"AND len({column}) > 0 LIMIT 1",
+                        params=[name],
+                    ).fetchall()
+                )
+                for name in names
+            ]
+        con.register(
+            "_cp_datasets",
+            pa.table(
+                {
+                    "dataset": pa.array(names, pa.string()),
+                    "has_tags": pa.array(has["hashtags"], pa.bool_()),
+                    "has_mentions": pa.array(has["mentions"], pa.bool_()),
+                    "has_urls": pa.array(has["urls"], pa.bool_()),
+                }
+            ),
         )
-        flags = con.sql(
-            "SELECT bool_and(has_tags), bool_or(has_tags), bool_and(has_mentions), "
-            "bool_or(has_mentions), bool_and(has_urls), bool_or(has_urls) FROM cp_datasets"
-        ).fetchall()[0]
+        con.execute("CREATE OR REPLACE TEMP TABLE cp_datasets AS SELECT * FROM _cp_datasets")
+        con.unregister("_cp_datasets")
+        flags = tuple(
+            v
+            for column in ("hashtags", "mentions", "urls")
+            for v in (all(has[column]), any(has[column]))
+        )
         text = "coalesce(p.text, '')"
         tags = self._entity(
             "hashtags",
@@ -122,9 +136,8 @@ class PostFrame:
         raw_urls = self._entity(
             "urls", f"regexp_extract_all({text}, '{_URL_IN_TEXT}')", "has_urls", flags[4:6]
         )
-        mixed = any(f[0] is not None and f[0] != f[1] for f in (flags[0:2], flags[2:4], flags[4:6]))
+        mixed = any(f[0] != f[1] for f in (flags[0:2], flags[2:4], flags[4:6]))
         join = "JOIN cp_datasets d ON d.dataset IS NOT DISTINCT FROM p.dataset" if mixed else ""
-        k = ANCHOR_TOKENS
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE cp_stage_rows AS
@@ -139,14 +152,11 @@ class PostFrame:
                        p.text
                 FROM {relation} p {join}),
             c AS MATERIALIZED (
-                SELECT *, CASE WHEN original THEN list_filter(string_split(
-                    regexp_replace(lower(text), {_sql_string(_CHEAP)}, ' ', 'g'), ' '),
-                    lambda w: w <> '') END AS tok
+                SELECT *, CASE WHEN original
+                    THEN regexp_replace(lower(text), {_sql_string(_CHEAP)}, '', 'g') END AS cheap
                 FROM p)
             SELECT post_id, account_id, ts, original, app,
-                   CASE WHEN len(tok) > 0 THEN hash(array_to_string(tok, '')) END AS ck,
-                   CASE WHEN len(tok) > 0 THEN hash(tok[1:{k}]) END AS pre,
-                   CASE WHEN len(tok) > 0 THEN hash(tok[-{k}:]) END AS suf,
+                   CASE WHEN cheap <> '' THEN hash(cheap) END AS ck,
                    CASE WHEN original THEN text END AS text,
                    hashtags, mentions, raw_urls, media
             FROM c
@@ -165,11 +175,12 @@ class PostFrame:
             """
         )
         self.normalize("SELECT rid FROM cp_stage SEMI JOIN cp_norm_wanted USING (ck)")
+        self._keys_built = False
         con.execute(
             """
             CREATE OR REPLACE TEMP VIEW cp_posts AS
             SELECT s.rid, s.post_id, s.account_id, s.ts, s.original, s.app, t.text_key,
-                   s.ck, s.pre, s.suf, s.text, s.hashtags, s.mentions, s.raw_urls, s.media
+                   s.ck, s.text, s.hashtags, s.mentions, s.raw_urls, s.media
             FROM cp_stage s LEFT JOIN cp_text t USING (rid)
             """
         )
@@ -202,7 +213,7 @@ class PostFrame:
         self.creation_times = created["created_ts"].astype(np.float64)
 
     @staticmethod
-    def _entity(column: str, from_text: str, flag: str, all_any: tuple[Any, Any]) -> str:
+    def _entity(column: str, from_text: str, flag: str, all_any: tuple[bool, ...]) -> str:
         """The list column as given, or taken from the text where the dataset has none."""
         every, some = all_any
         if every:
@@ -237,23 +248,48 @@ class PostFrame:
             f"rtrim(regexp_replace(lower(split_part(split_part(trim(u), '#', 1), '?', 1)), "
             f"{_sql_string(_SCHEME)}, ''), '/')"
         )
+        # Shares repeat links (reposts, popular pages): the keys are computed per distinct
+        # spelling. A cheap key counts as shared when its spellings' accounts add up to two (an
+        # account posting two spellings counts twice: more candidates, never fewer).
         self.con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE cp_url_raw AS
-                SELECT rid, account_id, u, {cheap} AS cu
-                FROM (SELECT rid, account_id, unnest(raw_urls) AS u FROM cp_stage);
+                SELECT rid, unnest(raw_urls) AS u, account_id FROM cp_stage;
             CREATE OR REPLACE TEMP TABLE cp_url_map AS
-                WITH wanted AS (
-                    SELECT cu FROM cp_url_raw GROUP BY cu
-                    HAVING count(DISTINCT account_id) >= 2)
+                WITH spelling AS (
+                    SELECT u, count(DISTINCT account_id) AS accounts FROM cp_url_raw GROUP BY u),
+                cheap AS (SELECT u, accounts, {cheap} AS cu FROM spelling),
+                wanted AS (SELECT cu FROM cheap GROUP BY cu HAVING sum(accounts) >= 2)
                 SELECT u, {keys.canonical_url_sql("u")} AS url
-                FROM (SELECT DISTINCT u FROM cp_url_raw SEMI JOIN wanted USING (cu));
+                FROM cheap SEMI JOIN wanted USING (cu);
             CREATE OR REPLACE TEMP TABLE cp_urls AS
                 SELECT DISTINCT r.rid, m.url FROM cp_url_raw r JOIN cp_url_map m USING (u)
                 WHERE m.url IS NOT NULL;
             DROP TABLE cp_url_raw;
             """
         )
+
+    def content_keys(self) -> str:
+        """``cp_keys``: one row per (original post, content key it carries), built on first
+        use: kk (text, url, media), key (hex text key, canonical URL, media id), rid,
+        account_id, ts, app, post_id. The content and app detectors both group on it."""
+        if not self._keys_built:
+            self.con.execute(
+                """
+                CREATE OR REPLACE TEMP TABLE cp_keys AS
+                SELECT 'text' AS kk, lpad(to_hex(t.text_key), 16, '0') AS key, s.rid,
+                       s.account_id, s.ts, s.app, s.post_id
+                FROM cp_text t JOIN cp_stage s USING (rid)
+                UNION ALL
+                SELECT 'url', u.url, s.rid, s.account_id, s.ts, s.app, s.post_id
+                FROM cp_urls u JOIN cp_stage s USING (rid) WHERE s.original
+                UNION ALL
+                SELECT 'media', m, rid, account_id, ts, app, post_id
+                FROM (SELECT unnest(media) AS m, * FROM cp_stage WHERE original)
+                """
+            )
+            self._keys_built = True
+        return "cp_keys"
 
     # -- construction ---------------------------------------------------------------------
     @classmethod

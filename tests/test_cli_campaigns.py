@@ -104,3 +104,15 @@ def test_help_teaches() -> None:
     for words in ("identical_text", "app_switch", "burst", "hijack", "Example:",
                   "tidings campaigns ws --out ws/campaigns", "--min-accounts"):  # fmt: skip
         assert words in result.output, words
+
+
+def test_an_empty_workspace_gives_empty_tables_with_the_stable_columns(tmp_path: Path) -> None:
+    ws = Workspace.init(tmp_path / "ws")
+    out = tmp_path / "o"
+    result = CliRunner().invoke(cli, ["campaigns", str(ws.path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    campaigns = pq.read_table(out / "campaigns.parquet")
+    assert campaigns.num_rows == 0
+    assert tuple(campaigns.column_names[: len(CAMPAIGN_COLUMNS)]) == CAMPAIGN_COLUMNS
+    assert pq.read_table(out / "campaign_members.parquet").num_rows == 0
+    assert result.output.strip().splitlines()[-1].startswith("0 campaigns (none)")

@@ -51,6 +51,21 @@ class AppProfiles:
         Posts through each of the two apps an account needs for a change to count as a switch.
     switch_hours:
         Width of the bins in which switches to the same app are counted.
+
+    Attributes
+    ----------
+    account_apps_:
+        Per account: primary_app, primary_share, n_posts, n_apps, apps (the mix).
+    apps_:
+        Per app: posts, accounts, shared content, share of all posts, score, ``campaign``.
+    campaigns_, members_, campaign_posts_:
+        The app campaigns, their accounts (with posts shared and posted through the app), and
+        their posts (app, rid).
+    switches_, switch_members_:
+        Switches to each app per bin with their surprise and ``flagged``; the accounts of the
+        flagged ones with when and from which app they switched.
+    baseline_shared_share_:
+        Share of all originals that carry a key several accounts posted.
     """
 
     def __init__(

@@ -153,6 +153,19 @@ class BurstDetector:
         Share of the episode's excess posts (over the baseline) the heavy accounts must produce.
     member_posts:
         Posts of the entity in the episode that make an account a member of the bomb.
+
+    Attributes
+    ----------
+    state_:
+        Posts per (ekind, entity, minute, account_id): the additive state.
+    bins_:
+        Every examined (entity, scale, bin) with its count, baseline, robust z and ``burst``.
+    bursts_:
+        Burst episodes per entity: span, posts, accounts, baseline, z, heavy accounts, ``bomb``.
+    burst_members_:
+        Accounts of each bomb episode with their posts of the entity.
+    bombs_:
+        The bomb episodes with ``bomb_id``: episodes with the same id are one campaign.
     """
 
     def __init__(

@@ -86,6 +86,18 @@ class ContentCampaigns:
         window: their core window must be under ``fast_span_s`` seconds, or their other
         signals (app, creation, regularity) must add up to ``min_corroboration``, or their
         accounts must push several such keys together.
+
+    Attributes
+    ----------
+    keys_:
+        Every key shared by ``min_accounts`` accounts, with its spread and signals, and whether
+        it is ``corroborated`` and ``flagged``.
+    key_campaign_:
+        The flagged keys and the campaign (number) each belongs to.
+    members_:
+        (campaign, account_id, n_posts).
+    posts_:
+        (campaign, rid): the frame rows of each campaign's posts.
     """
 
     def __init__(

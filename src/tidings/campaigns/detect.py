@@ -147,11 +147,13 @@ def detect_campaigns(
     apps = apps or AppProfiles()
     bursts = bursts or BurstDetector()
     hijack = hijack or HijackDetector()
-    params = {
-        name: vars(det) for name, det in (("content", content), ("apps", apps), ("bursts", bursts))
+    detectors = {"content": content, "apps": apps, "bursts": bursts, "hijack": hijack}
+    # Only the parameters: a detector passed in already fitted carries its tables too.
+    settings = {
+        name: {k: v for k, v in vars(det).items() if not k.startswith("_") and not k.endswith("_")}
+        for name, det in detectors.items()
     }
-    params["hijack"] = vars(hijack)
-    params = json.loads(json.dumps(params, default=str))
+    params = json.loads(json.dumps(settings, default=str))
     run = workspace.start_run("campaigns", params, out_dir=out)
     timings: dict[str, float] = {}
     try:

@@ -66,6 +66,17 @@ class HijackDetector:
         mostly theirs (a club's own tag) is pushed, not hijacked.
     merge_gap:
         Minutes between hijacked bins that still make one campaign.
+
+    Attributes
+    ----------
+    bins_:
+        Every examined (tag, bin) with at least one hijacking post: counts, hijacked share,
+        signal counts, owner share, push tags and domains, the accounts, ``hijacked`` and the
+        ``campaign`` number (-1 when not hijacked).
+    members_:
+        (campaign, account_id, n_posts) over hijacking posts.
+    posts_:
+        (campaign, rid) of the hijacking posts.
     """
 
     def __init__(

@@ -265,11 +265,11 @@ def test_small_blocks_give_the_same_posts(
     write_twitter_v1_jsonl(demo.posts, path, accounts=demo.accounts)
     lines = path.read_text(encoding="utf-8").splitlines()
     notice = json.dumps({"limit": {"track": 3}})
-    big = json.dumps(tweet("1", user("9", "big", description="x" * 40_000), "hi"))
+    big = json.dumps(tweet("1", user("9", "big", description="x" * 100_000), "hi"))
     path.write_text("\n".join([*lines[:50], *[notice] * 40, big, *lines[50:]]) + "\n", "utf-8")
     ingest(ws, [path])
     whole = posts(ws)
-    monkeypatch.setattr(twitter_v1, "_BLOCK", 16_000)  # a few tweets; shorter than `big`
+    monkeypatch.setattr(twitter_v1, "_BLOCK", 64_000)  # ~25 tweets; shorter than `big`
     small = Workspace.init(tmp_path / "small")
     res = ingest(small, [path])
     assert (res.stored, res.duplicates, res.skipped) == (len(whole), 0, 40)

@@ -681,7 +681,7 @@ def _line_blocks(path: Path) -> Iterator[_Block]:
                 continue
             block, count = _split(bytes(memoryview(buf)[:cut]), line_no)
             line_no += count
-            buf[: end - cut] = memoryview(buf)[cut:end]
+            buf[: end - cut] = buf[cut:end]  # a copy first: the two may overlap
             held = end - cut
             yield block
 

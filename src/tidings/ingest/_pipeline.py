@@ -438,31 +438,41 @@ def _dedupe_posts(
         if existing
         else "(SELECT NULL::VARCHAR AS platform, NULL::VARCHAR AS post_id WHERE false)"
     )
+    # The ids that need a decision: repeated within this input, or stored already. Grouping
+    # every staged id is the expensive step, so it is done once.
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _keep AS
-        SELECT filename, file_row_number, platform, post_id FROM (
-            SELECT s.filename, s.file_row_number, s.platform, s.post_id,
-                   row_number() OVER (PARTITION BY s.platform, s.post_id
-                                      ORDER BY s.filename, s.file_row_number) AS rn
-            FROM {staged} s
-            WHERE (s.platform, s.post_id) IN (
-                SELECT platform, post_id FROM {staged} GROUP BY ALL HAVING count(*) > 1
-                UNION ALL SELECT platform, post_id FROM {exist_rel})
-        ) d
-        WHERE rn = 1 AND (platform, post_id) NOT IN (SELECT platform, post_id FROM {exist_rel})
-        """
+        f"""CREATE OR REPLACE TEMP TABLE _rep AS
+        SELECT platform, post_id FROM {staged} GROUP BY ALL HAVING count(*) > 1
+        UNION ALL SELECT platform, post_id FROM {exist_rel}"""
     )
-    # Rows in _keep are the kept members of repeated ids; every other repeated row is dropped.
-    dup_counts = con.execute(
-        f"""SELECT s.filename, count(*) FROM {staged} s
-        WHERE (s.platform, s.post_id) IN (
-            SELECT platform, post_id FROM {staged} GROUP BY ALL HAVING count(*) > 1
-            UNION ALL SELECT platform, post_id FROM {exist_rel})
-          AND (s.filename, s.file_row_number) NOT IN (SELECT filename, file_row_number FROM _keep)
-        GROUP BY 1"""
-    ).fetchall()
-    dropped = {Path(f): int(n) for f, n in dup_counts}
-    merged = _merge_repeats(con, staged, parts)
+    rep = "(SELECT platform, post_id FROM _rep)"
+    dropped: dict[Path, int] = {}
+    merged: set[str] = set()
+    if _count(con, "_rep"):
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _keep AS
+            SELECT filename, file_row_number, platform, post_id FROM (
+                SELECT s.filename, s.file_row_number, s.platform, s.post_id,
+                       row_number() OVER (PARTITION BY s.platform, s.post_id
+                                          ORDER BY s.filename, s.file_row_number) AS rn
+                FROM {staged} s
+                WHERE (s.platform, s.post_id) IN {rep}
+            ) d
+            WHERE rn = 1
+              AND (platform, post_id) NOT IN (SELECT platform, post_id FROM {exist_rel})
+            """
+        )
+        # Rows in _keep are the kept members of repeated ids; every other repeated row is
+        # dropped.
+        dup_counts = con.execute(
+            f"""SELECT s.filename, count(*) FROM {staged} s
+            WHERE (s.platform, s.post_id) IN {rep}
+              AND (s.filename, s.file_row_number) NOT IN (
+                  SELECT filename, file_row_number FROM _keep)
+            GROUP BY 1"""
+        ).fetchall()
+        dropped = {Path(f): int(n) for f, n in dup_counts}
+        merged = _merge_repeats(con, staged, parts)
     moves: dict[Path, Path] = {}
     dest = ws.path / "posts" / dataset
     for res, stager in parts:
@@ -485,10 +495,7 @@ def _dedupe_posts(
                         FROM read_parquet({path_lit}, filename = true, file_row_number = true) s
                         LEFT JOIN _merged m
                           ON m.filename = s.filename AND m.file_row_number = s.file_row_number
-                        WHERE NOT ((s.platform, s.post_id) IN (
-                                SELECT platform, post_id FROM {staged} GROUP BY ALL
-                                HAVING count(*) > 1
-                                UNION ALL SELECT platform, post_id FROM {exist_rel})
+                        WHERE NOT ((s.platform, s.post_id) IN {rep}
                             AND (s.filename, s.file_row_number) NOT IN (
                                 SELECT filename, file_row_number FROM _keep))
                         ORDER BY s.file_row_number
@@ -499,6 +506,10 @@ def _dedupe_posts(
                 moves[f] = target
         res.stored = total
     return moves
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0])
 
 
 def _merge_repeats(

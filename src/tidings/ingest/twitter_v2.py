@@ -116,11 +116,11 @@ def _flat_as_page(t: Json) -> Json:
     def expand(tw: Json) -> Json:
         user(tw.get("author"))
         user(tw.get("in_reply_to_user"))
-        for m in (tw.get("entities") or {}).get("mentions") or []:
+        for m in _dict(tw.get("entities")).get("mentions") or []:
             user(m if isinstance(m, dict) and "name" in m else None)
-        attachments = tw.get("attachments") or {}
+        attachments = _dict(tw.get("attachments"))
         media.extend(m for m in attachments.get("media") or [] if isinstance(m, dict))
-        geo = tw.get("geo") or {}
+        geo = _dict(tw.get("geo"))
         if geo.get("place_id") and geo.get("full_name"):
             places.append({"id": geo["place_id"], "full_name": geo["full_name"]})
         for ref in tw.get("referenced_tweets") or []:
@@ -155,6 +155,11 @@ def _full_text(t: Json) -> str | None:
     return text if isinstance(text, str) else None
 
 
+def _dict(value: Any) -> Json:
+    """``value`` if it is an object, else an empty one (fields of odd types read as absent)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _strings(items: Any, key: str) -> list[str]:
     if not isinstance(items, list):
         return []
@@ -165,10 +170,10 @@ class _Page:
     """One page's lookups, and the rows it gives."""
 
     def __init__(self, page: Json) -> None:
-        inc = page.get("includes") if isinstance(page.get("includes"), dict) else {}
+        inc = _dict(page.get("includes"))
 
         def index(name: str, key: str) -> dict[str, Json]:
-            items = inc.get(name) if isinstance(inc, dict) else None
+            items = inc.get(name)
             if not isinstance(items, list):
                 return {}
             return {str(x[key]): x for x in items if isinstance(x, dict) and x.get(key)}
@@ -180,10 +185,8 @@ class _Page:
 
     def content(self, t: Json) -> tuple[str | None, list[str], list[str], list[str], list[str]]:
         """Full text, expanded URLs, hashtags, mentions and media of tweet ``t``."""
-        ent = t.get("entities") if isinstance(t.get("entities"), dict) else {}
-        assert isinstance(ent, dict)
-        links = ent.get("urls") if isinstance(ent.get("urls"), list) else []
-        assert isinstance(links, list)
+        ent = _dict(t.get("entities"))
+        links: list[Any] = ent["urls"] if isinstance(ent.get("urls"), list) else []
         # A photo's t.co link is listed among the URLs too; it is media, not a link.
         urls = [
             str(u.get("expanded_url") or u.get("url"))
@@ -192,7 +195,7 @@ class _Page:
             and not u.get("media_key")
             and (u.get("expanded_url") or u.get("url"))
         ]
-        keys = (t.get("attachments") or {}).get("media_keys") or []
+        keys = _dict(t.get("attachments")).get("media_keys") or []
         media = [self._media_url(str(k)) for k in keys if k]
         return (
             _full_text(t),
@@ -232,11 +235,9 @@ class _Page:
             names = [str(author), *o_names] if author else o_names
             if author and full is not None:
                 text = f"RT @{author}: {full}"
-        geo = t.get("geo") if isinstance(t.get("geo"), dict) else {}
-        assert isinstance(geo, dict)
+        geo = _dict(t.get("geo"))
         place = self.places.get(str(geo.get("place_id"))) or {}
-        point = geo.get("coordinates") if isinstance(geo.get("coordinates"), dict) else {}
-        assert isinstance(point, dict)
+        point = _dict(geo.get("coordinates"))
         lon = lat = None
         xy = point.get("coordinates")
         if point.get("type", "Point") == "Point" and isinstance(xy, list) and len(xy) == 2:
@@ -260,7 +261,7 @@ class _Page:
             "place_name": place.get("full_name") or geo.get("full_name"),
             "lat": lat,
             "lon": lon,
-            "withheld_in": _strings_of((t.get("withheld") or {}).get("country_codes")),
+            "withheld_in": _strings_of(_dict(t.get("withheld")).get("country_codes")),
             "raw": raw,
             "_record": record,
         }
@@ -271,8 +272,7 @@ def _strings_of(value: Any) -> list[str]:
 
 
 def _account(u: Json) -> Json:
-    metrics = u.get("public_metrics") if isinstance(u.get("public_metrics"), dict) else {}
-    assert isinstance(metrics, dict)
+    metrics = _dict(u.get("public_metrics"))
     return {
         "account_id": str(u["id"]),
         "account_name": u.get("username"),
@@ -283,7 +283,7 @@ def _account(u: Json) -> Json:
         "followers": metrics.get("followers_count"),
         "following": metrics.get("following_count"),
         "statuses": metrics.get("tweet_count"),
-        "withheld_in": _strings_of((u.get("withheld") or {}).get("country_codes")),
+        "withheld_in": _strings_of(_dict(u.get("withheld")).get("country_codes")),
     }
 
 

@@ -40,6 +40,7 @@ class Row:
     account: str
     post: str
     ts: int  # microseconds
+    sub: str | None = None  # what would make the match exact (near_text: text; domain: URL)
 
 
 def posts_table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -73,28 +74,31 @@ def actions(
     hasher = MinHasher()
     for p in posts:
         ts = round(p["t"] * 1_000_000)
-        found: list[tuple[str, str | None]] = []
+        found: list[tuple[str, str | None, str | None]] = []
         repost = _ref(p, "repost_of")
         found += [
-            ("repost", repost),
-            ("quote", _ref(p, "quote_of")),
-            ("reply", _ref(p, "reply_to")),
+            ("repost", repost, None),
+            ("quote", _ref(p, "quote_of"), None),
+            ("reply", _ref(p, "reply_to"), None),
         ]
         app = app_key(p.get("source"))
         if app and len(app_users[app]) <= limit:
-            found.append(("app", app))
+            found.append(("app", app, None))
         if not repost:
             norm = text_key(p.get("text"))
-            found.append(("text", norm))
+            found.append(("text", norm, None))
             if norm:
-                found += [("near_text", str(b)) for b in band_keys_reference(norm, hasher)]
+                found += [("near_text", str(b), norm) for b in band_keys_reference(norm, hasher)]
             urls = {canonical_url(u) for u in p.get("urls") or []}
-            found += [("url", u) for u in sorted(u for u in urls if u)]
-            hosts = {url_host(u) for u in p.get("urls") or []}
-            domains = {registered_domain(h) for h in hosts if h}
-            found += [("domain", d) for d in sorted(d for d in domains if d)]
-            found.append(("hashtag_set", hashtag_set_key(p.get("hashtags"))))
-        out += [Row(k, key, p["account_id"], p["post_id"], ts) for k, key in found if key]
+            found += [("url", u, None) for u in sorted(u for u in urls if u)]
+            by_domain: dict[str, set[str]] = defaultdict(set)
+            for u in p.get("urls") or []:
+                host, canon = url_host(u), canonical_url(u)
+                if host and canon:
+                    by_domain[registered_domain(host) or host].add(canon)
+            found += [("domain", d, min(c)) for d, c in sorted(by_domain.items())]
+            found.append(("hashtag_set", hashtag_set_key(p.get("hashtags")), None))
+        out += [Row(k, key, p["account_id"], p["post_id"], ts, sub) for k, key, sub in found if key]
     return out
 
 
@@ -117,6 +121,8 @@ def row_pairs(rows: list[Row], *, window_max: int, cap: int, k: int) -> list[tup
         rank = {id(r): i for i, r in enumerate(ordered)}
         for x, y in itertools.combinations(group, 2):
             if x.account == y.account or abs(x.ts - y.ts) > w_us:
+                continue
+            if x.sub is not None and x.sub == y.sub:  # the exact text or URL match already
                 continue
             if (hot(x) or hot(y)) and abs(rank[id(x)] - rank[id(y)]) > max(1, k // 2):
                 continue
@@ -144,18 +150,11 @@ def edges(
     span = max((max(ts) - min(ts)) / 1e6, float(max(windows)))
     pairs = row_pairs(rows, window_max=max(windows), cap=cap, k=k)
 
-    # Co-actions implied by a stronger one on the same two posts do not count.
-    post_pairs: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for a, b in pairs:
-        post_pairs[a.kind].add((a.post, b.post))
+    # A pair of near-duplicate posts shares several bands: it counts once, under its smallest.
     kept = []
     near_best: dict[tuple[str, str], tuple[Row, Row]] = {}
     for a, b in pairs:
-        if a.kind == "domain" and (a.post, b.post) in post_pairs["url"]:
-            continue
         if a.kind == "near_text":
-            if (a.post, b.post) in post_pairs["text"]:
-                continue
             best = near_best.get((a.post, b.post))
             if best is None or int(a.key) < int(best[0].key):
                 near_best[(a.post, b.post)] = (a, b)

@@ -24,7 +24,9 @@ one repost look like several co-actions. Empty values never become keys.
 Columns: ``kind`` (a small integer code, :data:`KIND_CODES`), ``key`` (readable string),
 ``key_h`` (a strong 63/64-bit hash of the key, what the join compares), ``aid`` (the account as a
 dense integer in account-id order, so integer order is string order), ``account_id``,
-``post_id``, ``ts`` (µs since the epoch) and ``app``.
+``post_id``, ``ts`` (µs since the epoch), ``app``, and ``sub``: for near-duplicate and domain
+rows, the hash of what would make the match an exact one (the normalised text, the URL), so
+that the join can skip pairs already counted under ``text`` or ``url``.
 """
 
 from __future__ import annotations
@@ -118,12 +120,13 @@ FROM (SELECT DISTINCT account_id FROM posts WHERE account_id IS NOT NULL AND acc
 """
 
 
-def _row(kind: str, key: str, src: str, where: str, *, distinct: bool = False) -> str:
-    sel = "SELECT DISTINCT" if distinct else "SELECT"
+_NO_SUB = "CAST(NULL AS BIGINT)"
+
+
+def _row(kind: str, key: str, src: str, where: str) -> str:
     return (
-        f"{sel} {KIND_CODES[kind]} AS kind, {key} AS key, strong_hash({key}) AS key_h, "
-        "aid, account_id, post_id, ts, app "
-        f"FROM {src} WHERE {where}"
+        f"SELECT {KIND_CODES[kind]} AS kind, {key} AS key, strong_hash({key}) AS key_h, "
+        f"aid, account_id, post_id, ts, app, {_NO_SUB} AS sub FROM {src} WHERE {where}"
     )
 
 
@@ -135,6 +138,7 @@ def _minhash_fn(hasher: MinHasher) -> object:
             {
                 "aid": batch.column("aid").take(take),
                 "post_id": batch.column("post_id").take(take),
+                "sub": batch.column("sub").take(take),
                 "ts": batch.column("ts").take(take),
                 "app": batch.column("app").take(take),
                 "key_h": pa.array(keys, pa.int64()),
@@ -148,6 +152,7 @@ _BANDS_SCHEMA = pa.schema(
     [
         ("aid", pa.int64()),
         ("post_id", pa.string()),
+        ("sub", pa.int64()),
         ("ts", pa.int64()),
         ("app", pa.string()),
         ("key_h", pa.int64()),
@@ -188,17 +193,21 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
         if "text" in kinds:
             parts.append(_row("text", "norm", "co_texts", "TRUE"))
         if "near_text" in kinds:
+            # sub: a near-duplicate match of two identical texts is the exact text match again.
+            sub = "strong_hash(norm)" if "text" in kinds else _NO_SUB
             counts["near_text_bands"] = engine.map_batches(
                 "co_bands",
-                "SELECT aid, post_id, ts, app, norm FROM co_texts",
+                f"SELECT aid, post_id, {sub} AS sub, ts, app, norm FROM co_texts",
                 _minhash_fn(opts.hasher),  # type: ignore[arg-type]
                 _BANDS_SCHEMA,
                 finalize=_drop_singletons,
             )
             parts.append(
                 f"SELECT {KIND_CODES['near_text']} AS kind, CAST(b.key_h AS VARCHAR) AS key, "
-                "b.key_h, b.aid, a.account_id, b.post_id, b.ts, b.app "
-                "FROM co_bands b JOIN co_accounts a ON a.aid = b.aid"
+                "b.key_h, b.aid, a.account_id, b.post_id, b.ts, b.app, b.sub "
+                "FROM co_bands b JOIN co_accounts a ON a.aid = b.aid "
+                # Band keys seen once can never pair (DuckDB drops them before this already).
+                "WHERE b.key_h IN (SELECT key_h FROM co_bands GROUP BY key_h HAVING count(*) > 1)"
             )
 
     if kinds & {"url", "domain"}:
@@ -216,14 +225,13 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
             engine.register_arrow(
                 "co_domains", registered_domains(hosts.column("host").to_pylist())
             )
+            # sub: two posts sharing a URL share its domain too; that is one co-action.
+            sub = "strong_hash(min(u.url))" if "url" in kinds else _NO_SUB
             parts.append(
-                _row(
-                    "domain",
-                    "d.domain",
-                    "co_urls u JOIN co_domains d ON d.host = u.host",
-                    "d.domain IS NOT NULL",
-                    distinct=True,
-                )
+                f"SELECT {KIND_CODES['domain']} AS kind, d.domain AS key, "
+                "strong_hash(d.domain) AS key_h, u.aid, u.account_id, u.post_id, u.ts, u.app, "
+                f"{sub} AS sub FROM co_urls u JOIN co_domains d ON d.host = u.host "
+                "GROUP BY d.domain, u.aid, u.account_id, u.post_id, u.ts, u.app"
             )
 
     if "hashtag_set" in kinds:
@@ -252,7 +260,7 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
     union = " UNION ALL ".join(f"({p})" for p in parts)
     counts["actions"] = engine.materialize(
         "co_actions",
-        f"SELECT kind, key, key_h, aid, account_id, post_id, ts, app FROM ({union})",
+        f"SELECT kind, key, key_h, aid, account_id, post_id, ts, app, sub FROM ({union})",
     )
     per_kind = engine.arrow("SELECT kind, count(*) AS n FROM co_actions GROUP BY kind")
     for code, n in zip(

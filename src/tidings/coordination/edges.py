@@ -43,8 +43,8 @@ EDGE_SCHEMA = pa.schema(
 
 
 def pairs_source(kinds: Sequence[str]) -> str:
-    """The co-action pairs with implied matches removed (see :func:`implied_pairs_filter`)."""
-    if {"near_text", "domain"} & set(kinds):
+    """The co-action pairs, one near-duplicate match per pair of posts."""
+    if "near_text" in kinds:
         return f"({implied_pairs_filter()})"
     return "co_pairs"
 
@@ -99,8 +99,8 @@ def edge_table(engine: Engine, *, thresholds: Sequence[Threshold], min_weight: i
     # Integer comparison: the score is an exact sum of integers, the threshold is rounded up.
     cuts = " ".join(f"WHEN {t.window_s} THEN {math.ceil(t.value * SCALE)}" for t in thresholds)
     kinds = ", ".join(f"e.w_{k}" for k in KINDS)
-    # The median is a holistic aggregate: computed for the written edges only, not for every
-    # candidate pair (most of which have weight 1).
+    # The median is a holistic aggregate: computed for the written edges of weight 2 and more
+    # only (with one key, the median is the minimum), not for every candidate pair.
     engine.materialize(
         "co_edges_out",
         f"SELECT * FROM co_edges_all WHERE weight >= {min_weight}",
@@ -109,7 +109,7 @@ def edge_table(engine: Engine, *, thresholds: Sequence[Threshold], min_weight: i
         "co_edges_median",
         "SELECT pk.aid_a, pk.aid_b, w.window_s, "
         "CAST(quantile_disc(pk.dt_min, 0.5) AS BIGINT) AS median_dt FROM co_pk pk "
-        "JOIN (SELECT DISTINCT aid_a, aid_b FROM co_edges_out) o "
+        "JOIN (SELECT DISTINCT aid_a, aid_b FROM co_edges_out WHERE weight > 1) o "
         "ON o.aid_a = pk.aid_a AND o.aid_b = pk.aid_b "
         "JOIN co_windows w ON pk.dt_min <= w.window_us "
         "GROUP BY pk.aid_a, pk.aid_b, w.window_s",
@@ -117,10 +117,11 @@ def edge_table(engine: Engine, *, thresholds: Sequence[Threshold], min_weight: i
     table = engine.arrow(
         "SELECT aa.account_id AS account_a, ab.account_id AS account_b, e.window_s, e.weight, "
         f"{kinds}, e.pairs, CAST(e.min_dt AS DOUBLE) / 1e6 AS min_dt_s, "
-        "CAST(m.median_dt AS DOUBLE) / 1e6 AS median_dt_s, "
+        "CAST(CASE WHEN e.weight = 1 THEN e.min_dt ELSE m.median_dt END AS DOUBLE) / 1e6 "
+        "AS median_dt_s, "
         f"CAST(e.score_i AS DOUBLE) / {float(SCALE)!r} AS score, "
         f"e.score_i >= CASE e.window_s {cuts} END AS significant "
-        "FROM co_edges_out e JOIN co_edges_median m ON m.aid_a = e.aid_a "
+        "FROM co_edges_out e LEFT JOIN co_edges_median m ON m.aid_a = e.aid_a "
         "AND m.aid_b = e.aid_b AND m.window_s = e.window_s "
         "JOIN co_accounts aa ON aa.aid = e.aid_a "
         "JOIN co_accounts ab ON ab.aid = e.aid_b "

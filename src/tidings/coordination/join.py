@@ -29,7 +29,11 @@ import pyarrow as pa
 from ..engine import Engine
 from .actions import KIND_CODES
 
-__all__ = ["build_pairs"]
+__all__ = ["build_pairs", "implied_pairs_filter"]
+
+# A near-duplicate or domain match of two posts whose texts (URLs) are identical is the exact
+# text (URL) match again: skip it here, where it costs nothing, rather than anti-join later.
+_NOT_IMPLIED = "NOT coalesce(l.sub = r.sub, FALSE)"
 
 
 def build_pairs(engine: Engine, *, bucket_s: int, cap: int, k: int) -> dict[str, int]:
@@ -53,7 +57,8 @@ def build_pairs(engine: Engine, *, bucket_s: int, cap: int, k: int) -> dict[str,
     # Keys acted on once can never pair: drop their rows before the join.
     counts["rows"] = engine.materialize(
         "co_rows",
-        f"SELECT a.kind, a.key_h, a.aid, a.ts, a.ts // {b_us} AS b, {hot('bk.c')} AS hot, "
+        f"SELECT a.kind, a.key_h, a.aid, a.ts, a.sub, a.ts // {b_us} AS b, "
+        f"{hot('bk.c')} AS hot, "
         "k.hot_buckets > 0 AS hot_key "
         "FROM co_actions a "
         "JOIN co_keys k ON k.kind = a.kind AND k.key_h = a.key_h "
@@ -62,13 +67,13 @@ def build_pairs(engine: Engine, *, bucket_s: int, cap: int, k: int) -> dict[str,
     )
     exact = (
         "SELECT l.kind, l.key_h, l.aid AS aid_l, r.aid AS aid_r, l.ts AS ts_l, r.ts AS ts_r "
-        "FROM (SELECT kind, key_h, aid, ts, b FROM co_rows WHERE NOT hot) l JOIN ("
-        "SELECT kind, key_h, aid, ts, b AS jb, 0 AS shift FROM co_rows WHERE NOT hot "
+        "FROM (SELECT kind, key_h, aid, ts, sub, b FROM co_rows WHERE NOT hot) l JOIN ("
+        "SELECT kind, key_h, aid, ts, sub, b AS jb, 0 AS shift FROM co_rows WHERE NOT hot "
         "UNION ALL "
-        "SELECT kind, key_h, aid, ts, b + 1 AS jb, 1 AS shift FROM co_rows WHERE NOT hot"
+        "SELECT kind, key_h, aid, ts, sub, b + 1 AS jb, 1 AS shift FROM co_rows WHERE NOT hot"
         ") r ON l.kind = r.kind AND l.key_h = r.key_h AND l.b = r.jb "
         "WHERE ((r.shift = 0 AND l.aid < r.aid) OR (r.shift = 1 AND l.aid <> r.aid)) "
-        f"AND abs(l.ts - r.ts) <= {b_us}"
+        f"AND abs(l.ts - r.ts) <= {b_us} AND {_NOT_IMPLIED}"
     )
     parts = [exact]
     if cap > 0:
@@ -78,16 +83,17 @@ def build_pairs(engine: Engine, *, bucket_s: int, cap: int, k: int) -> dict[str,
         )
         engine.materialize(
             "co_hot_rows",
-            "SELECT kind, key_h, aid, ts, hot, CAST(row_number() OVER ("
+            "SELECT kind, key_h, aid, ts, sub, hot, CAST(row_number() OVER ("
             "PARTITION BY kind, key_h ORDER BY ts, aid) AS BIGINT) AS rn "
             "FROM co_rows WHERE hot_key",
         )
         parts.append(
             "SELECT l.kind, l.key_h, l.aid AS aid_l, r.aid AS aid_r, l.ts AS ts_l, r.ts AS ts_r "
-            "FROM (SELECT h.kind, h.key_h, h.aid, h.ts, h.hot, h.rn + o.off AS target "
+            "FROM (SELECT h.kind, h.key_h, h.aid, h.ts, h.sub, h.hot, h.rn + o.off AS target "
             "FROM co_hot_rows h CROSS JOIN co_offsets o) l "
             "JOIN co_hot_rows r ON r.kind = l.kind AND r.key_h = l.key_h AND r.rn = l.target "
-            f"WHERE (l.hot OR r.hot) AND l.aid <> r.aid AND r.ts - l.ts <= {b_us}"
+            f"WHERE (l.hot OR r.hot) AND l.aid <> r.aid AND r.ts - l.ts <= {b_us} "
+            f"AND {_NOT_IMPLIED}"
         )
     union = " UNION ALL ".join(f"({p})" for p in parts)
     counts["row_pairs"] = engine.materialize(
@@ -105,29 +111,15 @@ def build_pairs(engine: Engine, *, bucket_s: int, cap: int, k: int) -> dict[str,
 
 
 def implied_pairs_filter() -> str:
-    """SQL of ``co_pairs`` without co-actions implied by a stronger one on the same two posts.
+    """SQL of ``co_pairs`` with one near-duplicate match per pair of posts.
 
-    A near-duplicate band match of two posts that are also an exact text match, and a domain
-    match of two posts that also share a URL, add nothing: counting them would let one act
-    weigh two. Near-duplicate matches keep one band key per post pair (the smallest), since a
-    pair of near-identical texts shares several bands.
+    Two near-identical texts share several band keys; counting each would let one act weigh
+    several. The match keeps the smallest band key of the pair of posts.
     """
     near = KIND_CODES["near_text"]
-    text = KIND_CODES["text"]
-    domain = KIND_CODES["domain"]
-    url = KIND_CODES["url"]
     return (
-        f"SELECT * FROM co_pairs WHERE kind NOT IN ({near}, {domain}) "
+        f"SELECT * FROM co_pairs WHERE kind <> {near} "
         "UNION ALL "
-        f"SELECT n.kind, min(n.key_h) AS key_h, n.aid_a, n.aid_b, n.ts_a, n.ts_b, min(n.dt) AS dt "
-        f"FROM co_pairs n LEFT JOIN (SELECT DISTINCT aid_a, aid_b, ts_a, ts_b FROM co_pairs "
-        f"WHERE kind = {text}) t ON t.aid_a = n.aid_a AND t.aid_b = n.aid_b "
-        "AND t.ts_a = n.ts_a AND t.ts_b = n.ts_b "
-        f"WHERE n.kind = {near} AND t.aid_a IS NULL "
-        "GROUP BY n.kind, n.aid_a, n.aid_b, n.ts_a, n.ts_b "
-        "UNION ALL "
-        f"SELECT d.* FROM co_pairs d LEFT JOIN (SELECT DISTINCT aid_a, aid_b, ts_a, ts_b "
-        f"FROM co_pairs WHERE kind = {url}) u ON u.aid_a = d.aid_a AND u.aid_b = d.aid_b "
-        "AND u.ts_a = d.ts_a AND u.ts_b = d.ts_b "
-        f"WHERE d.kind = {domain} AND u.aid_a IS NULL"
+        f"SELECT kind, min(key_h) AS key_h, aid_a, aid_b, ts_a, ts_b, min(dt) AS dt "
+        f"FROM co_pairs WHERE kind = {near} GROUP BY kind, aid_a, aid_b, ts_a, ts_b"
     )

@@ -10,9 +10,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..errors import TidingsError
 from ..workspace import Workspace
 from .actions import KINDS
-from .detector import DEFAULT_WINDOWS, Coordination, Progress
+from .detector import DEFAULT_WINDOWS, Coordination, Progress, parse_window
 
 __all__ = ["CoordinationResult", "coordinate"]
 
@@ -66,6 +67,13 @@ def coordinate(
     >>> result.edges.filter(result.edges["significant"])   # doctest: +SKIP
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
+    # Check what can be checked before a run is recorded: a bad option leaves no trace.
+    windows = [parse_window(w) for w in windows]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        raise TidingsError(f"unknown kinds {', '.join(unknown)}; use {', '.join(KINDS)}")
+    if not ws.table_files("posts"):
+        raise TidingsError(f"{ws.path}: no posts in this workspace; ingest a collection first")
     detector = Coordination(windows=windows, min_weight=min_weight, kinds=kinds, **options)
     params = detector.get_params()
     engine_options: dict[str, Any] = {}

@@ -294,15 +294,22 @@ def _columns(
         _point(t) if t.coordinates is not None or t.geo is not None else _NOWHERE for t in tweets
     ]
     return {
-        "post_id": [_sid(t.id_str, t.id) for t in tweets],
-        "account_id": [_sid(u.id_str, u.id) if u is not None else None for u in users],
+        # id_str is nearly always there: the number is looked at only when it is not.
+        "post_id": [t.id_str or _sid(t.id_str, t.id) for t in tweets],
+        "account_id": [
+            (u.id_str or _sid(u.id_str, u.id)) if u is not None else None for u in users
+        ],
         "account_name": [u.screen_name if u is not None else None for u in users],
         "_created": [t.created_at for t in tweets],
         "_timestamp_ms": [t.timestamp_ms for t in tweets],
         "text": list(text),
         "lang": [t.lang for t in tweets],
         "repost_of": list(repost_of),
-        "reply_to": [_sid(t.in_reply_to_status_id_str, t.in_reply_to_status_id) for t in tweets],
+        "reply_to": [
+            t.in_reply_to_status_id_str
+            or (str(t.in_reply_to_status_id) if t.in_reply_to_status_id is not None else None)
+            for t in tweets
+        ],
         "quote_of": list(quote_of),
         "urls": list(urls),
         "hashtags": list(tags),

@@ -324,3 +324,19 @@ def test_crlf_line_ends(ws: Workspace, tmp_path: Path) -> None:
     got = posts(ws)
     assert got["2"]["text"] == "one" and got["1"]["text"] == "two\r\nlines"
     assert [(r, fld) for r, fld, _ in quarantine(ws)] == [(5, "created_at")]
+
+
+def test_a_list_that_is_not_json_is_quarantined(ws: Workspace, tmp_path: Path) -> None:
+    f = write(
+        tmp_path / "p.csv",
+        "post_id,account_id,created_at,urls\n"
+        '1,a,2014-06-10,"[""http://x.org"", 7]"\n'
+        '2,a,2014-06-10,"[""http://x.org"""\n'
+        "3,a,2014-06-10,[]\n",
+    )
+    res = ingest(ws, [f])
+    assert (res.stored, res.quarantined) == (2, 1)
+    got = posts(ws)
+    assert got["1"]["urls"] == ["http://x.org", "7"] and got["3"]["urls"] == []
+    assert [(r, fld) for r, fld, _ in quarantine(ws)] == [(3, "urls")]
+    assert "not a JSON array" in quarantine(ws)[0][2]

@@ -261,10 +261,10 @@ def _epoch_sql(x: str) -> str:
 def _list_sql(s: str, t: str, source: _Source) -> str:
     if pa.types.is_list(source.type) or pa.types.is_large_list(source.type):
         return f"CAST({t} AS VARCHAR[])"
+    # try(): a value that is not a JSON array becomes NULL (and is quarantined) in one parse.
     return (
         f"CASE WHEN {s} = '' THEN NULL "
-        f"WHEN starts_with({s}, '[') THEN CASE WHEN json_valid({s}) AND "
-        f"json_type(CAST({s} AS JSON)) = 'ARRAY' THEN from_json({s}, '[\"VARCHAR\"]') END "
+        f"WHEN starts_with({s}, '[') THEN try(from_json({s}, '[\"VARCHAR\"]')) "
         f"ELSE string_split({s}, ' ') END"
     )
 

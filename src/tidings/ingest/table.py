@@ -328,7 +328,12 @@ def _plan(
             # kind and lang are mapped in Arrow: neither needs a round trip through DuckDB.
             continue
         src, s, t = _q(source.column), f"s_{fld}", f"t_{fld}"
-        first.append(f"trim(CAST({src} AS VARCHAR)) AS {s}")
+        v = f"CAST({src} AS VARCHAR)"
+        # trim() copies every string; most cells have nothing to trim.
+        first.append(
+            f"CASE WHEN starts_with({v}, ' ') OR ends_with({v}, ' ') THEN trim({v}) ELSE {v} END"
+            f" AS {s}"
+        )
         if not pa.types.is_string(source.type):
             first.append(f"{src} AS {t}")
         given = f"{s} <> ''"

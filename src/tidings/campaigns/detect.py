@@ -243,22 +243,8 @@ def _gather(
         found.append(f)
 
     # Content: one campaign per group of keys.
-    keys_tbl = content.keys_
+    keys_tbl = content.keys_.filter(content.keys_["flagged"])
     kc = content.key_campaign_
-    key_score = dict(
-        zip(
-            zip(keys_tbl["kind"].to_pylist(), keys_tbl["key"].to_pylist(), strict=True),
-            keys_tbl["score"].to_pylist(),
-            strict=True,
-        )
-    )
-    key_posts = dict(
-        zip(
-            zip(keys_tbl["kind"].to_pylist(), keys_tbl["key"].to_pylist(), strict=True),
-            keys_tbl["n_posts"].to_pylist(),
-            strict=True,
-        )
-    )
     signal_cols = (
         "s_time",
         "s_app",
@@ -269,12 +255,11 @@ def _gather(
         "creation_span_days",
         "account_share",
     )
-    key_signals = {
-        (k, v): {c: _num(keys_tbl[c][i].as_py()) for c in signal_cols}
-        for i, (k, v) in enumerate(
-            zip(keys_tbl["kind"].to_pylist(), keys_tbl["key"].to_pylist(), strict=True)
-        )
-    }
+    cols = {c: keys_tbl[c].to_pylist() for c in ("kind", "key", "score", "n_posts", *signal_cols)}
+    pairs = list(zip(cols["kind"], cols["key"], strict=True))
+    key_score = dict(zip(pairs, cols["score"], strict=True))
+    key_posts = dict(zip(pairs, cols["n_posts"], strict=True))
+    key_signals = {kv: {c: _num(cols[c][i]) for c in signal_cols} for i, kv in enumerate(pairs)}
     by_campaign: dict[int, list[tuple[str, str]]] = {}
     for cid, kind, key in zip(
         kc["campaign"].to_pylist(), kc["kind"].to_pylist(), kc["key"].to_pylist(), strict=True
@@ -295,7 +280,8 @@ def _gather(
             "media": f"media {key}",
         }[kind]
         if len(ks) > 1:
-            head += f" ({len(ks)} {'links' if kind == 'url' else 'keys'})"
+            unit = {"identical_text": "texts", "near_text": "templates", "url": "links"}
+            head += f" ({len(ks)} {unit.get(kind, 'items')})"
         add(
             _Found(
                 kind=kind,

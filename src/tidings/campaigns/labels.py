@@ -20,7 +20,7 @@ import pyarrow as pa
 from .. import keys
 from .frame import PostFrame
 
-__all__ = ["Evidence", "collect_evidence", "shorten"]
+__all__ = ["Evidence", "collect_evidence", "label", "shorten"]
 
 TEXT_CHARS = 80
 EXAMPLES = 5

@@ -34,10 +34,8 @@ from __future__ import annotations
 import codecs
 import html
 import json
-import queue
 import re
-import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +50,7 @@ import pyarrow.compute as pc
 from .. import schema
 from ..errors import InputError
 from ._base import Chunk, Problem, Reader
+from .table import _ahead
 
 __all__ = ["TwitterV1Reader", "describe_start", "strip_bom"]
 
@@ -786,7 +785,7 @@ class TwitterV1Reader(Reader):
         blocks = _array_blocks(self.path) if array else _line_blocks(self.path)
         converter = _Converter()
 
-        def chunks() -> Iterator[Chunk]:
+        def chunks() -> Generator[Chunk, None, None]:
             for b in blocks:
                 yield converter.convert(b)
             yield Chunk(accounts=converter.profiles_chunk())
@@ -795,46 +794,6 @@ class TwitterV1Reader(Reader):
 
 
 _HINT = "--format twitter-v1 reads Twitter API v1.1 tweets; try --format auto"
-
-
-def _ahead(chunks: Iterator[Chunk], depth: int = 2) -> Iterator[Chunk]:
-    """Produce ``chunks`` in a worker thread, ``depth`` ahead of the consumer.
-
-    Decoding holds the GIL; the pipeline's DuckDB and Parquet work does not, so the two share
-    the machine's cores. Errors in the worker are raised here, in the consumer.
-    """
-    box: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for chunk in chunks:
-                if stop.is_set():
-                    return
-                box.put(("chunk", chunk))
-            box.put(("done", None))
-        except BaseException as exc:  # handed to the consumer, which raises it
-            box.put(("error", exc))
-
-    worker = threading.Thread(target=work, name="twitter-v1-reader", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, value = box.get()
-            if kind == "done":
-                return
-            if kind == "error":
-                assert isinstance(value, BaseException)
-                raise value
-            assert isinstance(value, Chunk)
-            yield value
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                box.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
 
 
 def _is_tweet(obj: object) -> bool:

@@ -1,7 +1,6 @@
 """The public API is small and deliberate: everything in __all__ exists, nothing else leaks."""
 
 from __future__ import annotations
-
 import __future__
 
 import tidings

@@ -268,3 +268,12 @@ def test_app_campaign_found_in_a_million_posts(campaigns_run: Callable[..., Any]
     for r in result.campaigns.to_pylist():
         if r["campaign_id"] in camps and members[r["campaign_id"]] & app_accounts:
             assert r["top_app"] == "Glad Tidings Relay" and r["app_share"] > 0.95
+
+
+def test_texts_in_scripts_the_cheap_key_drops_are_still_grouped() -> None:
+    # Cyrillic has no letter the cheap prefilter keeps: such texts must all be normalised.
+    text = "привет всем друзьям сегодня вечером"
+    plant = copies(lambda i: f"{text} https://t.co/{i:08x}", 30, T0 + 5 * DAY, 3 * 3600, prefix="c")
+    det = ContentCampaigns().fit(table(concat(organic(), plant)))
+    assert campaigns_of(det, "identical_text") == [set(plant["account_id"])]
+    assert det.key_campaign_["key"].to_pylist() == [text_key(text)]

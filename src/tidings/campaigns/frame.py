@@ -20,7 +20,8 @@ gets a *cheap key*, one pass that drops RT prefixes, URLs, mentions and every ch
 Latin letters and the Arabic letters that normalisation never folds. Two texts with the same
 normalised text always have the same cheap key (the cheap key only throws away more), so
 normalising just the texts whose cheap key two accounts share loses no identical-text group,
-and costs a few percent of the full pass. URLs get the same treatment: a cheap key (host and
+and costs a few percent of the full pass. (Texts in other scripts all have the empty cheap
+key, so they are all normalised: correct, only slower.) URLs get the same treatment: a cheap key (host and
 path, lower-cased, without query or fragment) is coarser than the canonical URL, and only URLs
 whose cheap key two accounts share are canonicalised.
 
@@ -156,7 +157,9 @@ class PostFrame:
                     THEN regexp_replace(lower(text), {_sql_string(_CHEAP)}, '', 'g') END AS cheap
                 FROM p)
             SELECT post_id, account_id, ts, original, app,
-                   CASE WHEN cheap <> '' THEN hash(cheap) END AS ck,
+                   -- a text with no letter the cheap key keeps (another script) gets the
+                   -- empty key, which every such text shares: they are all normalised
+                   CASE WHEN original AND text IS NOT NULL THEN hash(cheap) END AS ck,
                    CASE WHEN original THEN text END AS text,
                    hashtags, mentions, raw_urls, media
             FROM c

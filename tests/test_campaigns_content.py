@@ -277,3 +277,43 @@ def test_texts_in_scripts_the_cheap_key_drops_are_still_grouped() -> None:
     det = ContentCampaigns().fit(table(concat(organic(), plant)))
     assert campaigns_of(det, "identical_text") == [set(plant["account_id"])]
     assert det.key_campaign_["key"].to_pylist() == [text_key(text)]
+
+
+def test_texts_with_one_normalised_form_share_one_cheap_key() -> None:
+    """The prefilter is safe: edits the normaliser ignores never change the cheap key."""
+    rng = np.random.default_rng(11)
+    vocab = ["market", "River", "صباح", "الخير", "مدرسة", "أهلا", "سلام", "tea", "Bridge", "كتاب"]
+    edits = [
+        lambda t: t.upper(),
+        lambda t: t + "!!",
+        lambda t: "@someone " + t,
+        lambda t: "RT @desk: " + t,
+        lambda t: t + " https://t.co/" + str(rng.integers(1e9)),
+        lambda t: t.replace(" ", "  ,  "),
+        lambda t: t.replace("ا", "أ", 1),
+        lambda t: t.replace("ة", "ه"),
+        lambda t: t.replace("ل", "لَ", 1),
+        lambda t: t.replace(" ", " 🙂 ", 1),
+    ]
+    pairs = []
+    for _ in range(2_000):
+        words = rng.choice(vocab, int(rng.integers(3, 9)))
+        base = " ".join(words)
+        variant = base
+        for k in rng.choice(len(edits), int(rng.integers(1, 4)), replace=False):
+            variant = edits[k](variant)
+        if normalize_text(base) == normalize_text(variant):
+            pairs.append((base, variant))
+    assert len(pairs) > 1_500
+    rows = {
+        "post_id": [f"p{i}{side}" for i in range(len(pairs)) for side in "ab"],
+        "account_id": [f"a{i}{side}" for i in range(len(pairs)) for side in "ab"],
+        "ts": [T0 + i for i in range(len(pairs)) for _ in "ab"],
+        "text": [t for pair in pairs for t in pair],
+    }
+    frame = PostFrame.of(table(rows))
+    differ = frame.con.sql(
+        "SELECT count(*) FROM (SELECT substr(post_id, 1, length(post_id) - 1) AS pair, "
+        "count(DISTINCT ck) AS keys FROM cp_stage GROUP BY pair) WHERE keys > 1"
+    ).fetchall()[0][0]
+    assert differ == 0

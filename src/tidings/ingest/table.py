@@ -15,10 +15,12 @@ What is checked, and where it goes:
 - a row with invalid UTF-8 bytes, or with more or fewer cells than the header, is quarantined too.
 
 Speed comes from never touching a row in Python on the common path: the file is cut into large
-blocks at record boundaries, each block is parsed by Arrow's multi-threaded CSV parser, and every
-conversion (timestamps, lists, numbers, the ``raw`` JSON) is one DuckDB SQL statement over the
-block. Only a block that Arrow refuses (bad bytes, a ragged row, blank lines that would throw the
-line numbers off) is re-read with the ``csv`` module, to find exactly which rows are at fault.
+blocks at record boundaries, each block is parsed by Arrow's CSV parser, every conversion
+(timestamps, lists, numbers, the ``raw`` JSON of unknown columns) is one DuckDB statement over the
+block, and text and ids go to the pipeline untouched. All of it runs in a worker thread, one block
+ahead of the pipeline's validation and Parquet writing, so that both cores work. Only a block that
+Arrow refuses (bad bytes, a ragged row, blank lines that would throw the line numbers off) is
+re-read with the ``csv`` module, to find exactly which rows are at fault.
 """
 
 from __future__ import annotations

@@ -103,3 +103,23 @@ def test_failed_ingest_leaves_workspace_unchanged(ws: Workspace, tmp_path: Path)
     assert "9" not in {p["post_id"] for p in posts(ws)}
     assert len(posts(ws)) == 3
     assert not any((ws.path / ".staging").iterdir())
+
+
+def test_stager_writes_in_order_and_reports_writer_errors(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from tidings import schema
+    from tidings.ingest._pipeline import _Stager
+
+    stager = _Stager(tmp_path, "p", schema.POSTS)
+    for i in range(5):
+        stager.write(pa.Table.from_pylist([{"post_id": str(i), "account_id": "a",
+                                            "created_at": T0}], schema=schema.POSTS))  # fmt: skip
+    stager.close()
+    written = pa.concat_tables(pq.read_table(f) for f in stager.files)
+    assert written.column("post_id").to_pylist() == ["0", "1", "2", "3", "4"]
+
+    broken = _Stager(tmp_path, "q", schema.POSTS)
+    broken.write(pa.table({"post_id": ["x"], "unexpected": [1]}))  # cannot be cast: fails
+    with pytest.raises((ValueError, KeyError, pa.ArrowInvalid)):
+        broken.close()

@@ -9,6 +9,8 @@ re-ingesting the same input stores nothing new. Nothing is published until every
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -202,7 +204,12 @@ _LONG_TEXT = frozenset({"text", "raw", "description"})
 
 
 class _Stager:
-    """Writes one table's rows into numbered Parquet parts in the staging directory."""
+    """Writes one table's rows into numbered Parquet parts in the staging directory.
+
+    Writing runs in a thread of its own, one table behind the caller: encoding and compressing
+    chunk N then overlaps the validation of chunk N+1, which matters on two cores. An error in
+    the writer is raised by the next ``write`` or by ``close``.
+    """
 
     def __init__(self, directory: Path, prefix: str, arrow_schema: pa.Schema) -> None:
         self.directory = directory
@@ -211,12 +218,44 @@ class _Stager:
         self.files: list[Path] = []
         self._writer: pq.ParquetWriter | None = None
         self._rows = 0
+        self._queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def write(self, table: pa.Table) -> None:
         if table.num_rows == 0:
             return
+        self._raise()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tidings-stager", daemon=True)
+            self._thread.start()
+        self._queue.put(table)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._close_file()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _run(self) -> None:
+        while (table := self._queue.get()) is not None:
+            if self._error is not None:
+                continue  # keep taking tables so that the caller never blocks on a dead writer
+            try:
+                self._write_now(table)
+            except BaseException as exc:  # handed to the caller by _raise
+                self._error = exc
+
+    def _write_now(self, table: pa.Table) -> None:
         if self._writer is None or self._rows >= _ROWS_PER_FILE:
-            self.close()
+            self._close_file()
             path = self.directory / f"{self.prefix}-{len(self.files):05d}.parquet"
             self.files.append(path)
             self._writer = pq.ParquetWriter(
@@ -230,7 +269,7 @@ class _Stager:
         self._writer.write_table(table.cast(self.schema), row_group_size=256_000)
         self._rows += table.num_rows
 
-    def close(self) -> None:
+    def _close_file(self) -> None:
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -162,7 +162,7 @@ def test_cli_coordinate_records_a_run_and_export_finds_it(
             "1h",
             "--kinds",
             "repost,text,url",
-        ],  # fmt: skip
+        ],
         catch_exceptions=False,
     )
     assert res.exit_code == 0, res.output
@@ -185,7 +185,7 @@ def test_cli_coordinate_records_a_run_and_export_finds_it(
             "gexf",
             "--out",
             str(tmp_path / "n.gexf"),
-        ],  # fmt: skip
+        ],
         catch_exceptions=False,
     )
     assert res.exit_code == 0 and "written as gexf" in res.output

@@ -21,9 +21,9 @@ Latin letters and the Arabic letters that normalisation never folds. Two texts w
 normalised text always have the same cheap key (the cheap key only throws away more), so
 normalising just the texts whose cheap key two accounts share loses no identical-text group,
 and costs a few percent of the full pass. (Texts in other scripts all have the empty cheap
-key, so they are all normalised: correct, only slower.) URLs get the same treatment: a cheap key (host and
-path, lower-cased, without query or fragment) is coarser than the canonical URL, and only URLs
-whose cheap key two accounts share are canonicalised.
+key, so they are all normalised: correct, only slower.) URLs get the same treatment: a cheap key
+(host and path, lower-cased, without query or fragment) is coarser than the canonical URL, and
+only URLs whose cheap key two accounts share are canonicalised.
 
 The frame also holds the collection's *activity clock*: posts per minute, so that "these copies
 were close in time" is measured against how busy the collection was then (daily cycles, gaps in

@@ -102,31 +102,52 @@ def actions(
     return out
 
 
-def row_pairs(rows: list[Row], *, window_max: int, cap: int, k: int) -> list[tuple[Row, Row]]:
+WEAK = ("domain", "app")
+
+
+def tiers(windows: tuple[int, ...], short_s: int, cap: int, cap_long: int) -> list[tuple]:
+    """(floor_s, bucket_s, cap, kinds) for the short and the long windows."""
+    short = [w for w in windows if w <= short_s]
+    long = [w for w in windows if w > short_s]
+    out: list[tuple] = []
+    if short:
+        out.append((0, max(short), cap, set(KINDS)))
+    if long:
+        kinds = set(KINDS) - set(WEAK) if short else set(KINDS)
+        out.append((max(short) if short else 0, max(long), cap_long if cap > 0 else 0, kinds))
+    return out
+
+
+def row_pairs(
+    rows: list[Row], *, windows: tuple[int, ...], cap: int, cap_long: int, k: int, short_s: int
+) -> list[tuple[Row, Row]]:
     """Every co-acting pair of rows, bounded for hot keys exactly as documented."""
     by_key: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for r in rows:
         by_key[(r.kind, r.key)].append(r)
-    w_us = window_max * 1_000_000
     out = []
-    for group in by_key.values():
-        bucket_count: dict[int, int] = defaultdict(int)
-        for r in group:
-            bucket_count[r.ts // w_us] += 1
-
-        def hot(r: Row, counts: dict[int, int] = bucket_count) -> bool:
-            return cap > 0 and counts[r.ts // w_us] > cap
-
+    for (kind, _), group in by_key.items():
         ordered = sorted(group, key=lambda r: (r.ts, r.account))
         rank = {id(r): i for i, r in enumerate(ordered)}
-        for x, y in itertools.combinations(group, 2):
-            if x.account == y.account or abs(x.ts - y.ts) > w_us:
+        for floor_s, bucket_s, tier_cap, kinds in tiers(windows, short_s, cap, cap_long):
+            if kind not in kinds:
                 continue
-            if x.sub is not None and x.sub == y.sub:  # the exact text or URL match already
-                continue
-            if (hot(x) or hot(y)) and abs(rank[id(x)] - rank[id(y)]) > max(1, k // 2):
-                continue
-            out.append((x, y) if x.account < y.account else (y, x))
+            b_us = bucket_s * 1_000_000
+            count: dict[int, int] = defaultdict(int)
+            for r in group:
+                count[r.ts // b_us] += 1
+            for x, y in itertools.combinations(group, 2):
+                dt = abs(x.ts - y.ts)
+                if x.account == y.account or not floor_s * 1_000_000 < dt <= b_us:
+                    continue
+                if x.sub is not None and x.sub == y.sub:  # the exact text or URL match already
+                    continue
+                hot = tier_cap > 0 and (
+                    count[x.ts // b_us] > tier_cap or count[y.ts // b_us] > tier_cap
+                )
+                if hot and abs(rank[id(x)] - rank[id(y)]) > max(1, k // 2):
+                    continue
+                out.append((x, y) if x.account < y.account else (y, x))
     return out
 
 
@@ -135,7 +156,9 @@ def edges(
     *,
     windows: tuple[int, ...],
     cap: int = 0,
+    cap_long: int = 50,
     k: int = 20,
+    short_s: int = 60,
     min_weight: int = 1,
     alpha: float = 0.01,
     app_max_share: float = 0.01,
@@ -148,7 +171,7 @@ def edges(
         n_key[(r.kind, r.key)] += 1
     ts = [round(p["t"] * 1_000_000) for p in posts]
     span = max((max(ts) - min(ts)) / 1e6, float(max(windows)))
-    pairs = row_pairs(rows, window_max=max(windows), cap=cap, k=k)
+    pairs = row_pairs(rows, windows=windows, cap=cap, cap_long=cap_long, k=k, short_s=short_s)
 
     # A pair of near-duplicate posts shares several bands: it counts once, under its smallest.
     kept = []

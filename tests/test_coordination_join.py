@@ -126,11 +126,11 @@ def test_min_weight_only_filters_rows() -> None:
     assert all(row["weight"] >= 3 for row in want.values())
 
 
-@pytest.mark.parametrize(("cap", "k"), [(3, 4), (5, 2)])
-def test_bounded_fan_out_equals_brute_force(cap: int, k: int) -> None:
+@pytest.mark.parametrize(("cap", "cap_long", "k"), [(3, 2, 4), (5, 3, 2)])
+def test_bounded_fan_out_equals_brute_force(cap: int, cap_long: int, k: int) -> None:
     posts = collection(4)
-    want = ref.edges(posts, windows=WINDOWS, cap=cap, k=k, app_min_accounts=3)
-    got = engine_edges(posts, **{**PARAMS, "hot_cap": cap, "hot_k": k})
+    want = ref.edges(posts, windows=WINDOWS, cap=cap, cap_long=cap_long, k=k, app_min_accounts=3)
+    got = engine_edges(posts, **{**PARAMS, "hot_cap": cap, "hot_cap_long": cap_long, "hot_k": k})
     assert_same(got, want)
     unbounded = ref.edges(posts, windows=WINDOWS, app_min_accounts=3)
     assert sum(r["pairs"] for r in want.values()) < sum(r["pairs"] for r in unbounded.values())
@@ -148,6 +148,19 @@ def test_window_edges_are_inclusive_and_exact() -> None:
     assert sorted(w for _, _, w in edges) == [60, 600, 3600]
     edges = engine_edges(_pair(100.0, 160.000001), **PARAMS)
     assert sorted(w for _, _, w in edges) == [600, 3600]
+
+
+def test_weak_kinds_only_count_at_short_windows() -> None:
+    posts = [
+        {"post_id": "d1", "account_id": "a", "t": 0.0, "urls": ["https://site.example/1"]},
+        {"post_id": "d2", "account_id": "b", "t": 30.0, "urls": ["https://site.example/2"]},
+        {"post_id": "d3", "account_id": "a", "t": 5000.0, "urls": ["https://site.example/3"]},
+        {"post_id": "d4", "account_id": "b", "t": 5300.0, "urls": ["https://site.example/4"]},
+    ]
+    edges = engine_edges(posts, **PARAMS)
+    # The 30 s co-share counts at every window; the 300 s one at none (a shared site over
+    # minutes is expected), so the pair has one domain key everywhere.
+    assert {w: e["w_domain"] for (_, _, w), e in edges.items()} == {w: 1 for w in WINDOWS[1:]}
 
 
 def test_pairs_straddling_a_bucket_boundary_are_found() -> None:

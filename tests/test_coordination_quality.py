@@ -103,6 +103,10 @@ def test_evidence_points_at_the_planted_posts(fitted: Coordination, demo_1m: Pat
     share = sum(r["post_a"] in planted and r["post_b"] in planted for r in intra) / len(intra)
     assert share >= 0.9
     assert all(r["dt_s"] <= r["window_s"] for r in ev)
+    # Evidence is kept for exactly the pairs with a significant edge, a few per pair.
+    with_evidence = {(r["account_a"], r["account_b"]) for r in ev}
+    assert with_evidence == _significant_pairs(fitted)
+    assert max(Counter((r["account_a"], r["account_b"]) for r in ev).values()) <= 3
 
 
 def test_community_summary_describes_each_community(fitted: Coordination) -> None:

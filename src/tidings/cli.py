@@ -227,8 +227,14 @@ def ingest_cmd(
     "--hot-cap",
     default=200,
     show_default=True,
-    help="Rows of one key within one longest-window span above which its fan-out is bounded; "
-    "0 = never bound.",
+    help="Rows of one key within one short window (<= 60 s) above which each row is paired "
+    "only with its nearest rows in time; 0 = never bound (exact, can be huge).",
+)
+@click.option(
+    "--hot-cap-long",
+    default=50,
+    show_default=True,
+    help="The same for the long windows, per span of the longest window.",
 )
 @click.option(
     "--alpha",
@@ -257,6 +263,7 @@ def coordinate_cmd(
     min_weight: int,
     kinds: str | None,
     hot_cap: int,
+    hot_cap_long: int,
     alpha: float,
     engine: str,
     spark_master: str | None,
@@ -273,7 +280,8 @@ def coordinate_cmd(
                              or the same site (weaker)
       hashtag_set            the same set of 3+ hashtags
       app                    the same uncommon client app
-    "Close in time" is a window W: |Δt| <= W. Each window gets its own edges.
+    "Close in time" is a window W: |Δt| <= W. Each window gets its own edges. Shared sites
+    and apps only count within the short windows (<= 60 s).
 
     \b
     Every edge (one per account pair and window) has a weight (distinct shared keys), a
@@ -327,6 +335,7 @@ def coordinate_cmd(
             spark_master=spark_master,
             progress=tick,
             hot_cap=hot_cap,
+            hot_cap_long=hot_cap_long,
             alpha=alpha,
         )
     for t in result.summary.get("thresholds", []):

@@ -22,11 +22,11 @@ reposts: a repost carries its original's text and links, and counting them again
 one repost look like several co-actions. Empty values never become keys.
 
 Columns: ``kind`` (a small integer code, :data:`KIND_CODES`), ``key`` (readable string),
-``key_h`` (a strong 63/64-bit hash of the key, what the join compares), ``aid`` (the account as a
-dense integer in account-id order, so integer order is string order), ``account_id``,
-``post_id``, ``ts`` (µs since the epoch), ``app``, and ``sub``: for near-duplicate and domain
-rows, the hash of what would make the match an exact one (the normalised text, the URL), so
-that the join can skip pairs already counted under ``text`` or ``url``.
+``aid`` (the account as a dense integer in account-id order, so integer order is string
+order), ``post_id``, ``ts`` (µs since the epoch), ``app``, and ``sub``: for near-duplicate and
+domain rows, the hash of what would make the match an exact one (the normalised text, the URL),
+so that the join can skip pairs already counted under ``text`` or ``url``. Keys are hashed later,
+and only those that two rows share (:mod:`tidings.coordination.join`): most are unique.
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ _NO_SUB = "CAST(NULL AS BIGINT)"
 
 def _row(kind: str, key: str, src: str, where: str) -> str:
     return (
-        f"SELECT {KIND_CODES[kind]} AS kind, {key} AS key, strong_hash({key}) AS key_h, "
-        f"aid, account_id, post_id, ts, app, {_NO_SUB} AS sub FROM {src} WHERE {where}"
+        f"SELECT {KIND_CODES[kind]} AS kind, {key} AS key, "
+        f"aid, post_id, ts, app, {_NO_SUB} AS sub FROM {src} WHERE {where}"
     )
 
 
@@ -184,28 +184,29 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
         long_enough = long_enough_sql(
             "norm", min_chars=opts.min_text_chars, min_words=opts.min_text_words
         )
+        # Normalised in its own step: a filter on the result would be pushed into the
+        # projection and run the normaliser once more per condition (measured: 2x).
         counts["texts"] = engine.materialize(
             "co_texts",
-            f"SELECT aid, account_id, post_id, ts, app, norm FROM ("
-            f"SELECT aid, account_id, post_id, ts, app, {norm} AS norm FROM co_posts "
-            f"WHERE repost_of IS NULL AND text IS NOT NULL) WHERE {long_enough}",
+            f"SELECT aid, post_id, ts, app, {norm} AS norm FROM co_posts "
+            "WHERE repost_of IS NULL AND text IS NOT NULL",
         )
         if "text" in kinds:
-            parts.append(_row("text", "norm", "co_texts", "TRUE"))
+            parts.append(_row("text", "norm", "co_texts", long_enough))
         if "near_text" in kinds:
             # sub: a near-duplicate match of two identical texts is the exact text match again.
             sub = "strong_hash(norm)" if "text" in kinds else _NO_SUB
-            counts["near_text_bands"] = engine.map_batches(
+            engine.map_batches(
                 "co_bands",
-                f"SELECT aid, post_id, {sub} AS sub, ts, app, norm FROM co_texts",
+                f"SELECT aid, post_id, {sub} AS sub, ts, app, norm FROM co_texts "
+                f"WHERE {long_enough}",
                 _minhash_fn(opts.hasher),  # type: ignore[arg-type]
                 _BANDS_SCHEMA,
                 finalize=_drop_singletons,
             )
             parts.append(
                 f"SELECT {KIND_CODES['near_text']} AS kind, CAST(b.key_h AS VARCHAR) AS key, "
-                "b.key_h, b.aid, a.account_id, b.post_id, b.ts, b.app, b.sub "
-                "FROM co_bands b JOIN co_accounts a ON a.aid = b.aid "
+                "b.aid, b.post_id, b.ts, b.app, b.sub FROM co_bands b "
                 # Band keys seen once can never pair (DuckDB drops them before this already).
                 "WHERE b.key_h IN (SELECT key_h FROM co_bands GROUP BY key_h HAVING count(*) > 1)"
             )
@@ -213,9 +214,9 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
     if kinds & {"url", "domain"}:
         counts["urls"] = engine.materialize(
             "co_urls",
-            f"SELECT DISTINCT aid, account_id, post_id, ts, app, {canonical_url_sql('u')} AS url, "
+            f"SELECT DISTINCT aid, post_id, ts, app, {canonical_url_sql('u')} AS url, "
             f"{url_host_sql('u')} AS host FROM ("
-            "SELECT aid, account_id, post_id, ts, app, unnest(urls) AS u FROM co_posts "
+            "SELECT aid, post_id, ts, app, unnest(urls) AS u FROM co_posts "
             "WHERE repost_of IS NULL AND urls IS NOT NULL) WHERE u IS NOT NULL",
         )
         if "url" in kinds:
@@ -229,9 +230,9 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
             sub = "strong_hash(min(u.url))" if "url" in kinds else _NO_SUB
             parts.append(
                 f"SELECT {KIND_CODES['domain']} AS kind, d.domain AS key, "
-                "strong_hash(d.domain) AS key_h, u.aid, u.account_id, u.post_id, u.ts, u.app, "
+                "u.aid, u.post_id, u.ts, u.app, "
                 f"{sub} AS sub FROM co_urls u JOIN co_domains d ON d.host = u.host "
-                "GROUP BY d.domain, u.aid, u.account_id, u.post_id, u.ts, u.app"
+                "GROUP BY d.domain, u.aid, u.post_id, u.ts, u.app"
             )
 
     if "hashtag_set" in kinds:
@@ -240,7 +241,7 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
             _row(
                 "hashtag_set",
                 "tags",
-                f"(SELECT aid, account_id, post_id, ts, app, {tags} AS tags FROM co_posts "
+                f"(SELECT aid, post_id, ts, app, {tags} AS tags FROM co_posts "
                 "WHERE repost_of IS NULL AND hashtags IS NOT NULL)",
                 "tags IS NOT NULL",
             )
@@ -260,7 +261,7 @@ def build_actions(engine: Engine, opts: ActionOptions) -> dict[str, int]:
     union = " UNION ALL ".join(f"({p})" for p in parts)
     counts["actions"] = engine.materialize(
         "co_actions",
-        f"SELECT kind, key, key_h, aid, account_id, post_id, ts, app, sub FROM ({union})",
+        f"SELECT kind, key, aid, post_id, ts, app, sub FROM ({union})",
     )
     per_kind = engine.arrow("SELECT kind, count(*) AS n FROM co_actions GROUP BY kind")
     for code, n in zip(

@@ -130,7 +130,7 @@ def summarize_communities(
         "PARTITION BY c.community_id ORDER BY c.pairs DESC, c.kind, kn.key) AS r FROM ("
         "SELECT community_id, kind, key_h, count(*) AS pairs FROM co_intra "
         "GROUP BY community_id, kind, key_h) c "
-        "JOIN co_keynames kn ON kn.kind = c.kind AND kn.key_h = c.key_h) "
+        "JOIN co_keys kn ON kn.kind = c.kind AND kn.key_h = c.key_h) "
         f"WHERE r <= {top} ORDER BY community_id, r"
     )
     apps = engine.arrow(

@@ -17,11 +17,11 @@ from ..engine import DuckDBEngine, Engine, open_engine
 from ..errors import TidingsError
 from ..keys import MIN_CHARS, MIN_TAGS, MIN_WORDS, MinHasher
 from ..workspace import Workspace
-from .actions import KINDS, ActionOptions, build_actions, kind_name_sql
+from .actions import KIND_CODES, KINDS, ActionOptions, build_actions, kind_name_sql
 from .communities import find_communities, summarize_communities
 from .edges import build_edges, edge_table
 from .evidence import evidence_table
-from .join import build_pairs
+from .join import build_pairs, drop_pairs, plan_tiers
 from .score import Threshold
 
 __all__ = ["DEFAULT_WINDOWS", "HOT_KEY_SCHEMA", "Coordination", "Progress", "parse_window"]
@@ -34,6 +34,13 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called as each stage of a run finishes."""
 
 STAGES = ("actions", "pairs", "edges", "communities", "evidence")
+
+_TABLES = (
+    "co_accounts", "co_posts", "co_texts", "co_bands", "co_urls", "co_domains", "co_rare_apps",
+    "co_actions", "co_keys", "co_rows_all", "co_hot", "co_pk", "co_windows", "co_edges_out",
+    "co_sig_pairs",
+)  # fmt: skip
+"""Intermediate tables a run leaves on an engine it does not own (dropped at the end)."""
 
 HOT_KEY_SCHEMA = pa.schema(
     [
@@ -76,9 +83,16 @@ class Coordination:
     min_weight:
         Edges sharing fewer distinct keys than this are not written (significance is decided
         by the score, not by this).
+    short_window:
+        Windows up to this (default 60 s) are joined in one pass with every kind; longer ones in
+        a second pass without the weak kinds (``domain``, ``app``: over minutes or hours a
+        shared site or app is expected, and they would multiply the cost).
     hot_cap:
-        Rows per (key, bucket of the largest window) above which a key's fan-out is bounded;
-        0 switches bounding off (exact and unbounded).
+        Rows per (key, bucket of the longest short window) above which a key's fan-out is
+        bounded; 0 switches bounding off everywhere (exact and unbounded).
+    hot_cap_long:
+        The same for the long windows' pass, per bucket of the longest window: a key used 50
+        times in an hour already gives 2,500 chance pairs.
     hot_k:
         A bounded row pairs with its ``hot_k`` nearest rows in time (half before, half after).
     alpha:
@@ -94,6 +108,9 @@ class Coordination:
         MinHash signature length and LSH bands for near-duplicate text.
     evidence_per_edge:
         Example co-actions kept per account pair.
+    evidence_for:
+        ``"significant"`` (default): evidence for the pairs with a significant edge, the ones
+        worth reading; ``"all"``: for every written edge (at 10M posts, mostly chance pairs).
     seed, resolution:
         Leiden's random seed and modularity resolution.
 
@@ -113,7 +130,9 @@ class Coordination:
         windows: Sequence[str | int | float] = DEFAULT_WINDOWS,
         kinds: Sequence[str] = KINDS,
         min_weight: int = 2,
+        short_window: int = 60,
         hot_cap: int = 200,
+        hot_cap_long: int = 50,
         hot_k: int = 20,
         alpha: float = 0.01,
         threshold: float | None = None,
@@ -125,13 +144,16 @@ class Coordination:
         num_perm: int = 64,
         bands: int = 8,
         evidence_per_edge: int = 3,
+        evidence_for: str = "significant",
         seed: int = 0,
         resolution: float = 1.0,
     ) -> None:
         self.windows = windows
         self.kinds = kinds
         self.min_weight = min_weight
+        self.short_window = short_window
         self.hot_cap = hot_cap
+        self.hot_cap_long = hot_cap_long
         self.hot_k = hot_k
         self.alpha = alpha
         self.threshold = threshold
@@ -143,6 +165,7 @@ class Coordination:
         self.num_perm = num_perm
         self.bands = bands
         self.evidence_per_edge = evidence_per_edge
+        self.evidence_for = evidence_for
         self.seed = seed
         self.resolution = resolution
 
@@ -170,6 +193,8 @@ class Coordination:
             raise TidingsError("at least one window is needed")
         if self.min_weight < 1:
             raise TidingsError("min_weight must be at least 1")
+        if self.evidence_for not in ("significant", "all"):
+            raise TidingsError("evidence_for must be 'significant' or 'all'")
         opts = ActionOptions(
             list(self.kinds),
             min_text_chars=self.min_text_chars,
@@ -201,21 +226,33 @@ class Coordination:
             span_us = int(eng.scalar("SELECT max(ts) - min(ts) FROM co_posts") or 0)
             self.span_s_ = max(span_us / 1e6, float(windows[-1]))
             done("actions")
-            counts.update(build_pairs(eng, bucket_s=windows[-1], cap=self.hot_cap, k=self.hot_k))
+            tiers = plan_tiers(
+                windows,
+                [KIND_CODES[k] for k in opts.kinds],
+                short_s=self.short_window,
+                cap=self.hot_cap,
+                cap_long=self.hot_cap_long if self.hot_cap > 0 else 0,
+                k=self.hot_k,
+                weak=[KIND_CODES["domain"], KIND_CODES["app"]],
+            )
+            counts.update(build_pairs(eng, tiers))
             done("pairs")
-            candidates = build_edges(eng, windows=windows, kinds=opts.kinds, span_s=self.span_s_)
+            candidates, stats = build_edges(
+                eng,
+                windows=windows,
+                kinds=opts.kinds,
+                span_s=self.span_s_,
+                min_weight=self.min_weight,
+            )
+            counts.update(stats)
             self.thresholds_ = [
                 Threshold(w, candidates[w], self.alpha, self.threshold) for w in windows
             ]
-            self.edges_ = edge_table(eng, thresholds=self.thresholds_, min_weight=self.min_weight)
+            self.edges_ = edge_table(eng, thresholds=self.thresholds_)
             counts["candidate_pairs"] = sum(candidates.values())
             counts["edges"] = self.edges_.num_rows
             counts["significant_edges"] = int(sum(self.edges_.column("significant").to_pylist()))
-            eng.materialize(
-                "co_keynames",
-                "SELECT kind, key_h, min(key) AS key FROM co_actions GROUP BY kind, key_h",
-            )
-            self.hot_keys_ = _hot_keys(eng, windows[-1], self.hot_cap, self.hot_k)
+            self.hot_keys_ = _hot_keys(eng, self.hot_k)
             counts["hot_keys"] = self.hot_keys_.num_rows
             done("edges")
             self.communities_, graph = find_communities(
@@ -234,12 +271,18 @@ class Coordination:
                 eng,
                 windows=windows,
                 per_edge=self.evidence_per_edge,
+                tiers=tiers,
+                significant_only=self.evidence_for == "significant",
             )
+            drop_pairs(eng, tiers)
             counts["evidence"] = self.evidence_.num_rows
             done("evidence")
         finally:
             if owned:
                 eng.close()
+            else:
+                for name in _TABLES:
+                    eng.drop(name)
         self.counts_ = counts
         self.timings_ = timings
         return self
@@ -313,16 +356,17 @@ def _engine_for(
     return eng, owned
 
 
-def _hot_keys(engine: Engine, bucket_s: int, cap: int, k: int) -> pa.Table:
+def _hot_keys(engine: Engine, k: int) -> pa.Table:
     how = (
-        f"'rows in ' || CAST(k.hot_buckets AS VARCHAR) || ' bucket(s) of {bucket_s} s held more "
-        f"than {cap} rows: each paired only with its {k} nearest rows in time; its co-actions "
-        "are down-weighted by the score (key popularity)'"
+        "'in ' || CAST(h.buckets AS VARCHAR) || ' bucket(s) of ' || CAST(h.bucket_s AS VARCHAR) "
+        "|| ' s (' || h.tier || ' windows) it had more than ' || CAST(h.cap AS VARCHAR) "
+        f"|| ' rows: each paired only with its {k} nearest rows in time; its co-actions are "
+        "also down-weighted by the score (key popularity)'"
     )
     table = engine.arrow(
-        f"SELECT {kind_name_sql('k.kind')} AS kind, kn.key, k.n AS rows, "
-        f"k.hot_buckets AS buckets_bounded, k.max_c AS max_bucket_rows, {how} AS how "
-        "FROM co_keys k JOIN co_keynames kn ON kn.kind = k.kind AND kn.key_h = k.key_h "
-        "WHERE k.hot_buckets > 0 ORDER BY k.n DESC, kind, kn.key"
+        f"SELECT {kind_name_sql('h.kind')} AS kind, k.key, k.n AS rows, "
+        f"h.buckets AS buckets_bounded, h.max_c AS max_bucket_rows, {how} AS how "
+        "FROM co_hot h JOIN co_keys k ON k.kind = h.kind AND k.key_h = h.key_h "
+        "ORDER BY k.n DESC, kind, k.key, h.tier DESC"
     )
     return table.cast(HOT_KEY_SCHEMA)

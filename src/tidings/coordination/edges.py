@@ -50,11 +50,18 @@ def pairs_source(kinds: Sequence[str]) -> str:
 
 
 def build_edges(
-    engine: Engine, *, windows: Sequence[int], kinds: Sequence[str], span_s: float
-) -> dict[int, int]:
-    """Materialise ``co_pk`` (pair × key) and ``co_edges_all`` (pair × window, every weight).
+    engine: Engine,
+    *,
+    windows: Sequence[int],
+    kinds: Sequence[str],
+    span_s: float,
+    min_weight: int,
+) -> tuple[dict[int, int], dict[str, int]]:
+    """Materialise ``co_pk`` (pair × key) and ``co_edges_out`` (pair × window, weight ≥
+    ``min_weight``). Returns the candidate pairs (weight ≥ 1) per window, and row counts.
 
-    Returns the number of candidate pairs (weight ≥ 1) per window.
+    Most candidate pairs share one key (chance meetings); they are counted, for the threshold,
+    but only pairs with ``min_weight`` keys or more are expanded into windows and aggregated.
     """
     counts = ", ".join(
         f"count(*) FILTER (WHERE dt <= {w * 1_000_000}) AS n{i}" for i, w in enumerate(windows)
@@ -64,6 +71,22 @@ def build_edges(
         f"SELECT kind, key_h, aid_a, aid_b, min(dt) AS dt_min, {counts} "
         f"FROM {pairs_source(kinds)} GROUP BY kind, key_h, aid_a, aid_b",
     )
+    stats: dict[str, int] = {}
+    stats["row_pairs"] = int(engine.scalar(f"SELECT sum(n{len(windows) - 1}) FROM co_pk") or 0)
+    engine.materialize(
+        "co_pair_keys",
+        "SELECT aid_a, aid_b, count(*) AS n, min(dt_min) AS m FROM co_pk GROUP BY aid_a, aid_b",
+    )
+    per_window = ", ".join(
+        f"count(*) FILTER (WHERE m <= {w * 1_000_000}) AS c{i}" for i, w in enumerate(windows)
+    )
+    row = engine.arrow(f"SELECT {per_window} FROM co_pair_keys").to_pylist()[0]
+    candidates = {w: int(row[f"c{i}"] or 0) for i, w in enumerate(windows)}
+    engine.materialize(
+        "co_multi",
+        f"SELECT aid_a, aid_b FROM co_pair_keys WHERE n >= {min_weight}",
+    )
+    engine.drop("co_pair_keys")
     engine.register_arrow(
         "co_windows",
         pa.table(
@@ -76,57 +99,40 @@ def build_edges(
     n_pairs = " ".join(f"WHEN {w} THEN pk.n{i}" for i, w in enumerate(windows))
     per_kind = ", ".join(f"count(*) FILTER (WHERE kind = {KIND_CODES[k]}) AS w_{k}" for k in KINDS)
     surprise = key_surprise_sql("k.n", "w.window_s", span_s)
-    engine.materialize(
-        "co_edges_all",
+    stats["edges"] = engine.materialize(
+        "co_edges_out",
         f"SELECT aid_a, aid_b, window_s, count(*) AS weight, {per_kind}, "
         "CAST(sum(n_pairs) AS BIGINT) AS pairs, min(dt_min) AS min_dt, "
+        "CAST(quantile_disc(dt_min, 0.5) AS BIGINT) AS median_dt, "
         "CAST(sum(s) AS BIGINT) AS score_i FROM ("
         f"SELECT pk.aid_a, pk.aid_b, w.window_s, pk.kind, pk.dt_min, "
         f"CASE w.window_s {n_pairs} END AS n_pairs, {surprise} AS s "
-        "FROM co_pk pk JOIN co_keys k ON k.kind = pk.kind AND k.key_h = pk.key_h "
+        "FROM co_pk pk JOIN co_multi m ON m.aid_a = pk.aid_a AND m.aid_b = pk.aid_b "
+        "JOIN co_keys k ON k.kind = pk.kind AND k.key_h = pk.key_h "
         "JOIN co_windows w ON pk.dt_min <= w.window_us"
-        ") GROUP BY aid_a, aid_b, window_s",
+        f") GROUP BY aid_a, aid_b, window_s HAVING count(*) >= {min_weight}",
     )
-    rows = engine.arrow("SELECT window_s, count(*) AS n FROM co_edges_all GROUP BY window_s")
-    found = dict(
-        zip(rows.column("window_s").to_pylist(), rows.column("n").to_pylist(), strict=True)
-    )
-    return {w: int(found.get(w, 0)) for w in windows}
+    engine.drop("co_multi")
+    return candidates, stats
 
 
-def edge_table(engine: Engine, *, thresholds: Sequence[Threshold], min_weight: int) -> pa.Table:
-    """The edges with ``weight ≥ min_weight`` as Arrow (sorted by window, then accounts)."""
+def edge_table(engine: Engine, *, thresholds: Sequence[Threshold]) -> pa.Table:
+    """The edges as Arrow (sorted by window, then accounts)."""
     # Integer comparison: the score is an exact sum of integers, the threshold is rounded up.
     cuts = " ".join(f"WHEN {t.window_s} THEN {math.ceil(t.value * SCALE)}" for t in thresholds)
     kinds = ", ".join(f"e.w_{k}" for k in KINDS)
-    # The median is a holistic aggregate: computed for the written edges of weight 2 and more
-    # only (with one key, the median is the minimum), not for every candidate pair.
-    engine.materialize(
-        "co_edges_out",
-        f"SELECT * FROM co_edges_all WHERE weight >= {min_weight}",
-    )
-    engine.materialize(
-        "co_edges_median",
-        "SELECT pk.aid_a, pk.aid_b, w.window_s, "
-        "CAST(quantile_disc(pk.dt_min, 0.5) AS BIGINT) AS median_dt FROM co_pk pk "
-        "JOIN (SELECT DISTINCT aid_a, aid_b FROM co_edges_out WHERE weight > 1) o "
-        "ON o.aid_a = pk.aid_a AND o.aid_b = pk.aid_b "
-        "JOIN co_windows w ON pk.dt_min <= w.window_us "
-        "GROUP BY pk.aid_a, pk.aid_b, w.window_s",
-    )
     table = engine.arrow(
         "SELECT aa.account_id AS account_a, ab.account_id AS account_b, e.window_s, e.weight, "
         f"{kinds}, e.pairs, CAST(e.min_dt AS DOUBLE) / 1e6 AS min_dt_s, "
-        "CAST(CASE WHEN e.weight = 1 THEN e.min_dt ELSE m.median_dt END AS DOUBLE) / 1e6 "
-        "AS median_dt_s, "
+        "CAST(e.median_dt AS DOUBLE) / 1e6 AS median_dt_s, "
         f"CAST(e.score_i AS DOUBLE) / {float(SCALE)!r} AS score, "
         f"e.score_i >= CASE e.window_s {cuts} END AS significant "
-        "FROM co_edges_out e LEFT JOIN co_edges_median m ON m.aid_a = e.aid_a "
-        "AND m.aid_b = e.aid_b AND m.window_s = e.window_s "
-        "JOIN co_accounts aa ON aa.aid = e.aid_a "
+        "FROM co_edges_out e JOIN co_accounts aa ON aa.aid = e.aid_a "
         "JOIN co_accounts ab ON ab.aid = e.aid_b "
         "ORDER BY e.window_s, account_a, account_b"
     )
-    engine.drop("co_edges_median")
-    engine.drop("co_edges_all")
+    engine.materialize(
+        "co_sig_pairs",
+        f"SELECT DISTINCT aid_a, aid_b FROM co_edges_out WHERE score_i >= CASE window_s {cuts} END",
+    )
     return table.cast(EDGE_SCHEMA)

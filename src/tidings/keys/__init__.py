@@ -17,7 +17,6 @@ key                   Python                              SQL
 normalised text       :func:`normalize_text`,             :func:`normalize_text_sql`,
                       :func:`text_key` (length rule)      :func:`text_key_sql`,
                                                           :func:`long_enough_sql`
-text prefilter        :func:`cheap_text_key`              :func:`cheap_text_key_sql`
 canonical URL         :func:`canonical_url`               :func:`canonical_url_sql`
 URL host              :func:`url_host`                    :func:`url_host_sql`
 registered domain     :func:`registered_domain`           join :func:`registered_domains` on host
@@ -43,8 +42,6 @@ from .minhash import MinHasher, band_keys_reference, minhash_reference
 from .text import (
     MIN_CHARS,
     MIN_WORDS,
-    cheap_text_key,
-    cheap_text_key_sql,
     long_enough_sql,
     normalize_text,
     normalize_text_sql,
@@ -72,8 +69,6 @@ __all__ = [
     "band_keys_reference",
     "canonical_url",
     "canonical_url_sql",
-    "cheap_text_key",
-    "cheap_text_key_sql",
     "hashtag_set_key",
     "hashtag_set_sql",
     "long_enough_sql",

@@ -37,8 +37,6 @@ from ._sql import sql_string
 __all__ = [
     "MIN_CHARS",
     "MIN_WORDS",
-    "cheap_text_key",
-    "cheap_text_key_sql",
     "long_enough_sql",
     "normalize_text",
     "normalize_text_sql",
@@ -151,32 +149,3 @@ def text_key_sql(expr: str, *, min_chars: int = MIN_CHARS, min_words: int = MIN_
     """
     n = normalize_text_sql(expr)
     return f"CASE WHEN {long_enough_sql(n, min_chars=min_chars, min_words=min_words)} THEN {n} END"
-
-
-# Letters the normaliser passes through untouched: ASCII letters (after lower-casing) and the
-# Arabic letters that are neither folded nor folded into (not ا ي ه و ك, not their variants).
-_CHEAP_KEEP_SQL = r"a-z\x{0628}\x{062A}-\x{063A}\x{0641}\x{0642}\x{0644}-\x{0646}"
-_CHEAP_KEEP_PY = "a-z\u0628\u062a-\u063a\u0641\u0642\u0644-\u0646"
-_CHEAP_SQL = _STRIP_SQL + f"|[^{_CHEAP_KEEP_SQL}]+"
-_CHEAP_PY = re.compile(_STRIP_PY.pattern + f"|[^{_CHEAP_KEEP_PY}]+")
-
-
-def cheap_text_key(text: str | None) -> str:
-    """A coarse key in one regex pass: equal normalised texts always have equal cheap keys.
-
-    It keeps, in order, only the letters :func:`normalize_text` never changes (ASCII letters
-    after lower-casing, and the Arabic letters outside the folding table), after the same
-    removal of RT prefixes, URLs and mentions. So ``cheap(t)`` is a function of
-    ``normalize_text(t)``, and texts whose cheap key no other account shares cannot share a
-    normalised text either: normalising only the others loses nothing. An empty cheap key
-    (a text in another script) says nothing and must not be used to skip a text.
-
-    >>> cheap_text_key("RT @a: Join US at 9!! https://t.co/x")
-    'joinusat'
-    """
-    return _CHEAP_PY.sub("", text.lower()) if text else ""
-
-
-def cheap_text_key_sql(expr: str) -> str:
-    """SQL for :func:`cheap_text_key` (``''`` for NULL is the caller's to handle)."""
-    return f"regexp_replace(lower({expr}), {sql_string(_CHEAP_SQL)}, '', 'g')"

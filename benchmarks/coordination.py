@@ -19,7 +19,8 @@ Steps (``--steps``, default all):
   bench-data/, fed a CSV of the same posts, timed on preprocess + co_tweet + co_retweet at
   --time_window 60 (its CLI default is 1 s) and --min_edge_weight 1; then parity: our repost
   edges at W = 60 s, weight >= 1, hot-key bounding off, must equal its co_retweet pairs
-  (undirected, no self-loops) and our text pairs must contain its co_tweet pairs.
+  (undirected, no self-loops) and our text pairs must contain its co_tweet pairs (checked with
+  the default text length rule and without it: CNT also links two-word greetings).
 
     python benchmarks/coordination.py --posts 1000000
     python benchmarks/coordination.py --posts 10000000              # the acceptance run
@@ -280,8 +281,15 @@ def parity(ws: Path) -> dict[str, Any]:
     repost = {(e["account_a"], e["account_b"]) for e in edges if e["w_repost"]}
     text = {(e["account_a"], e["account_b"]) for e in edges if e["w_text"]}
     co_retweet, co_tweet = cnt_pairs("co_retweet_network"), cnt_pairs("co_tweet_network")
+    # The same with the text length rule off: CNT also links two-word greetings.
+    ours(ws, "parity-short", ("text",), windows=[60], min_weight=1, hot_cap=0,
+         min_text_chars=1, min_text_words=1)  # fmt: skip
+    short = pq.read_table(DATA / "out" / "parity-short" / "edges.parquet").to_pylist()
+    text_all = {(e["account_a"], e["account_b"]) for e in short if e["w_text"]}
     return {
         "ours_run": run,
+        "text_superset_without_length_rule": text_all >= co_tweet,
+        "text_pairs_without_length_rule": len(text_all),
         "repost_pairs": len(repost),
         "cnt_co_retweet_pairs": len(co_retweet),
         "repost_equal": repost == co_retweet,

@@ -138,7 +138,7 @@ def row_pairs(
                 count[r.ts // b_us] += 1
             for x, y in itertools.combinations(group, 2):
                 dt = abs(x.ts - y.ts)
-                if x.account == y.account or not floor_s * 1_000_000 < dt <= b_us:
+                if x.account == y.account or dt > b_us or (floor_s and dt <= floor_s * 1_000_000):
                     continue
                 if x.sub is not None and x.sub == y.sub:  # the exact text or URL match already
                     continue

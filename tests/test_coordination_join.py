@@ -170,6 +170,13 @@ def test_pairs_straddling_a_bucket_boundary_are_found() -> None:
     assert edges[("a", "b", 10)]["min_dt_s"] == 2.0
 
 
+def test_simultaneous_posts_pair() -> None:
+    # Twitter timestamps have whole seconds: two accounts often act in the same second.
+    edges = engine_edges(_pair(100.0, 100.0), **PARAMS)
+    assert sorted(w for _, _, w in edges) == list(WINDOWS)
+    assert edges[("a", "b", 10)]["min_dt_s"] == 0.0
+
+
 def test_the_same_account_never_pairs_with_itself() -> None:
     posts = _pair(0.0, 1.0)
     posts[1]["account_id"] = "a"

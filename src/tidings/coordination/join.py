@@ -161,7 +161,9 @@ def pairs_sql(tiers: list[Tier], accounts: str | None = None) -> str:
     for t in tiers:
         b_us = t.bucket_s * 1_000_000
         rows = f"co_rows_{t.name}"
-        dt_ok = f"abs(l.ts - r.ts) <= {b_us} AND abs(l.ts - r.ts) > {t.floor_s * 1_000_000}"
+        dt_ok = f"abs(l.ts - r.ts) <= {b_us}"
+        if t.floor_s > 0:  # pairs this close belong to the short windows' pass
+            dt_ok += f" AND abs(l.ts - r.ts) > {t.floor_s * 1_000_000}"
         parts.append(
             "SELECT l.kind, l.key_h, l.aid AS aid_l, r.aid AS aid_r, l.ts AS ts_l, r.ts AS ts_r "
             f"FROM (SELECT kind, key_h, aid, ts, sub, b FROM {rows} WHERE NOT hot{only}) l JOIN ("

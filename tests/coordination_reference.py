@@ -205,17 +205,37 @@ def edges(
             p = min(1.0, (n_key[(kind, key)] - 1) * 2 * w / span)
             e["score"] += round(-math.log10(p) * 1_000_000)
     candidates: dict[int, int] = defaultdict(int)
+    degree: dict[tuple[str, int], int] = defaultdict(int)  # co-actions of an account at W
     for _, _, w in result:
         candidates[w] += 1
+    for (acc_a, acc_b, _, _), dts in per_key.items():
+        for w in windows:
+            if min(dts) <= w * 1_000_000:
+                degree[(acc_a, w)] += 1
+                degree[(acc_b, w)] += 1
+    total = {w: sum(v for (_, x), v in degree.items() if x == w) // 2 for w in windows}
     out = {}
     for (a, b, w), e in result.items():
         if e["weight"] < min_weight:
             continue
         dts = sorted(e.pop("dts"))
         threshold = max(0.0, math.log10(max(candidates[w], 1) / alpha))
+        activity = activity_surprise(e["weight"], degree[(a, w)] * degree[(b, w)] / (2 * total[w]))
         e["min_dt_s"] = dts[0] / 1e6
         e["median_dt_s"] = dts[(len(dts) - 1) // 2] / 1e6
-        e["significant"] = e["score"] >= math.ceil(threshold * 1_000_000)
-        e["score"] = e["score"] / 1e6
+        score = min(e["score"], activity)
+        e["significant"] = score >= math.ceil(threshold * 1_000_000)
+        e["score_keys"] = e["score"] / 1e6
+        e["score_activity"] = activity / 1e6
+        e["score"] = score / 1e6
         out[(a, b, w)] = e
     return out
+
+
+def activity_surprise(weight: int, lam: float) -> int:
+    """``-log10 P(Poisson(lam) >= weight)`` bounded by the geometric tail, in millionths."""
+    if lam >= weight:
+        return 0
+    log_fact = sum(math.log(j) for j in range(1, weight + 1))
+    ln_p = -lam + weight * math.log(lam) - log_fact - math.log1p(-lam / (weight + 1))
+    return round(max(0.0, -ln_p / math.log(10)) * 1_000_000)

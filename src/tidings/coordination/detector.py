@@ -38,7 +38,7 @@ STAGES = ("actions", "pairs", "edges", "communities", "evidence")
 _TABLES = (
     "co_accounts", "co_posts", "co_texts", "co_bands", "co_urls", "co_domains", "co_rare_apps",
     "co_actions", "co_keys", "co_rows_all", "co_hot", "co_pk", "co_windows", "co_edges_out",
-    "co_sig_pairs",
+    "co_sig_pairs", "co_degree",
 )  # fmt: skip
 """Intermediate tables a run leaves on an engine it does not own (dropped at the end)."""
 
@@ -248,7 +248,7 @@ class Coordination:
             self.thresholds_ = [
                 Threshold(w, candidates[w], self.alpha, self.threshold) for w in windows
             ]
-            self.edges_ = edge_table(eng, thresholds=self.thresholds_)
+            self.edges_ = edge_table(eng, windows=windows, thresholds=self.thresholds_)
             counts["candidate_pairs"] = sum(candidates.values())
             counts["edges"] = self.edges_.num_rows
             counts["significant_edges"] = int(sum(self.edges_.column("significant").to_pylist()))

@@ -396,9 +396,9 @@ def _step_ingest(state: DemoRun, ws: Any) -> str:
 def _step_coordinate(state: DemoRun, ws: Any) -> str:
     coordinate = _optional("coordination", "coordinate")
     out = ws.path / "results" / "coordination"
-    coordinate(ws, out=out)
+    result = coordinate(ws, out=out)
     state.results["coordinate"] = out
-    return f"coordinate: results in {out}"
+    return f"coordinate: {result.summary_line()}"
 
 
 def _step_campaigns(state: DemoRun, ws: Any) -> str:

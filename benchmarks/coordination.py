@@ -361,7 +361,9 @@ def main() -> None:
             )
     report["load_after"] = os.getloadavg()
     path = DATA / f"coordination-{n}.json"
-    path.write_text(json.dumps(report, indent=2, default=str))
+    # Steps run separately add to one file: the last run of each step is kept.
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**previous, **report}, indent=2, default=str))
     print(json.dumps(report, default=str))
     print(f"results in {path}", file=sys.stderr)
 

@@ -73,10 +73,15 @@ def evidence_table(
     )
     # The posts at those times, one side at a time: joined together, the optimiser would
     # link the two lookups to each other on (kind, key) alone, a product over busy keys.
-    post = (
-        "(SELECT kind, key_h, aid, ts, min(post_id) AS post_id, min(app) AS app "
-        "FROM co_rows_all GROUP BY kind, key_h, aid, ts)"
+    engine.materialize(
+        "co_evidence_posts",
+        "SELECT r.kind, r.key_h, r.aid, r.ts, min(r.post_id) AS post_id, min(r.app) AS app "
+        "FROM co_rows_all r JOIN (SELECT kind, key_h, aid_a AS aid, ts_a AS ts FROM co_evidence "
+        "UNION SELECT kind, key_h, aid_b, ts_b FROM co_evidence) e "
+        "ON e.kind = r.kind AND e.key_h = r.key_h AND e.aid = r.aid AND e.ts = r.ts "
+        "GROUP BY r.kind, r.key_h, r.aid, r.ts",
     )
+    post = "co_evidence_posts"
     engine.materialize(
         "co_evidence_a",
         "SELECT c.*, p.post_id AS post_a, p.app AS app_a FROM co_evidence c "
@@ -105,6 +110,7 @@ def evidence_table(
         "co_evidence_b",
         "co_evidence_keys",
         "co_evidence_accounts",
+        "co_evidence_posts",
     ):
         engine.drop(name)
     return table.cast(EVIDENCE_SCHEMA)

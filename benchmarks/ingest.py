@@ -8,6 +8,7 @@ tree (sampled every 50 ms with psutil) are reported as a table and as one JSON l
 
     python benchmarks/ingest.py --rows 1000000
     python benchmarks/ingest.py --rows 10000000 --formats csv,v1-jsonl --keep-data
+    python benchmarks/ingest.py --rows 1000000 --compare-json-parsers   # v1.1 parse options
 
 Targets (issue 3): generic CSV >= 300k rows/s, v1.1 JSONL >= 100k tweets/s on 2 cores, and 10M
 rows within 4 GB peak. For reference, coordination-network-toolkit 1.5.2 preprocesses its CSV at
@@ -28,8 +29,10 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import msgspec.inspect as mi
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,6 +142,108 @@ def run(fmt: str, path: Path, work: Path) -> Result:
     )
 
 
+def _duck_type(t: Any) -> Any:
+    """The DuckDB json_transform structure of a msgspec type (the None of a union dropped)."""
+    if isinstance(t, mi.UnionType):
+        return _duck_type(next(x for x in t.types if not isinstance(x, mi.NoneType)))
+    if isinstance(t, mi.StructType):
+        return {f.name: _duck_type(f.type) for f in t.fields}
+    if isinstance(t, mi.VarTupleType):
+        return [_duck_type(t.item_type)]
+    return {mi.StrType: "VARCHAR", mi.IntType: "BIGINT", mi.FloatType: "DOUBLE"}[type(t)]
+
+
+def compare_json_parsers(path: Path, megabytes: int) -> dict[str, float]:
+    """CPU µs per tweet to turn v1.1 lines into the fields the reader uses, by each engine.
+
+    The reader (msgspec, then Python per field) against DuckDB's and Arrow's JSON readers given
+    exactly the reader's fields (from its msgspec structs). The engines' figures are lower
+    bounds: they only parse into nested Arrow, without the reader's rules or type checks.
+    """
+    import tempfile
+
+    import msgspec
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    from tidings.ingest import twitter_v1
+
+    with path.open("rb") as fh:
+        data = fh.read(megabytes << 20)
+    data = data[: data.rfind(b"\n") + 1]
+    lines = data.split(b"\n")[:-1]
+    n = len(lines)
+    structure = json.dumps(_duck_type(msgspec.inspect.type_info(twitter_v1._Tweet)))
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.diff(ends, prepend=-1) - 1, out=offsets[1:])
+    strings = pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data.replace(b"\n", b""))
+    )
+    step = 900  # about one reader block (2 MB) per record batch
+    batches = [pa.record_batch({"raw": strings.slice(i, step)}) for i in range(0, n, step)]
+    con = duckdb.connect(config={"threads": 2})
+    con.register("lines_table", pa.Table.from_batches(batches))
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        part = Path(tmp) / "part.jsonl"
+        part.write_bytes(data)
+        read_json_types = {k: _sql_type(v) for k, v in json.loads(structure).items()}
+        columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in read_json_types.items()) + "}"
+        decoder = twitter_v1._DECODER.decode
+
+        def reader() -> None:
+            converter = twitter_v1._Converter()
+            for block in twitter_v1._line_blocks(part):
+                converter.convert(block)
+            converter.profiles_chunk()
+
+        def transform() -> None:
+            con.sql(
+                "SELECT json_transform(raw, $s) AS t FROM lines_table", params={"s": structure}
+            ).to_arrow_table()
+
+        def read_json() -> None:
+            con.sql(
+                f"SELECT * FROM read_json('{part}', format = 'newline_delimited', "
+                f"columns = {columns})"
+            ).to_arrow_table()
+
+        arrow_schema = con.sql(f"SELECT * FROM read_json('{part}', columns = {columns}) LIMIT 0")
+        schema_ = arrow_schema.to_arrow_table().schema
+        options = pj.ParseOptions(explicit_schema=schema_, unexpected_field_behavior="ignore")
+
+        def arrow_json() -> None:
+            pj.read_json(part, parse_options=options)
+
+        cases = {
+            "msgspec decode only": lambda: [decoder(x) for x in lines],
+            "reader (msgspec + columns, no pipeline)": reader,
+            "DuckDB json_transform -> Arrow": transform,
+            "DuckDB read_json -> Arrow": read_json,
+            "pyarrow.json.read_json": arrow_json,
+        }
+        out: dict[str, float] = {}
+        for name, fn in cases.items():
+            best = float("inf")
+            for _ in range(2):
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                fn()
+                cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
+                best = min(best, cpu)
+            out[name] = round(best / n * 1e6, 2)
+            print(f"{name:42} {best / n * 1e6:6.2f} CPU µs/tweet  ({wall / n * 1e6:.2f} wall)")
+    return out
+
+
+def _sql_type(t: Any) -> str:
+    if isinstance(t, str):
+        return t
+    if isinstance(t, list):
+        return _sql_type(t[0]) + "[]"
+    return "STRUCT(" + ", ".join(f'"{k}" {_sql_type(v)}' for k, v in t.items()) + ")"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="posts to generate")
@@ -150,7 +255,18 @@ def main() -> None:
         action="store_true",
         help="keep the generated inputs and workspaces (and reuse the inputs next time)",
     )
+    parser.add_argument(
+        "--compare-json-parsers",
+        action="store_true",
+        help="instead: CPU per tweet of the v1.1 reader against DuckDB's and Arrow's JSON readers",
+    )
     args = parser.parse_args()
+    if args.compare_json_parsers:
+        path = generate(args.rows, args.data, ["v1-jsonl"], args.seed)["v1-jsonl"]
+        load = [round(x, 2) for x in os.getloadavg()]
+        figures = compare_json_parsers(path, 200)
+        print(json.dumps({"benchmark": "v1-json-parsers", "load_before": load, **figures}))
+        return
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(TARGETS))
     if unknown:

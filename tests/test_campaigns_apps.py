@@ -7,33 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
-from tidings import AppProfiles, schema
+from canonical_posts import posts_table
+from tidings import AppProfiles
 
 T0 = 1_401_580_800  # 2014-06-01 00:00 UTC
 DAY = 86_400
 HOUR = 3_600
 MAINSTREAM = ["Twitter for Android", "Twitter for iPhone", "Twitter Web Client"]
-
-
-def table(rows: dict[str, list[Any]]) -> pa.Table:
-    """Canonical posts from a few columns (``ts`` in epoch seconds); the others are empty."""
-    n = len(rows["post_id"])
-    cols = {}
-    for f in schema.POSTS:
-        if f.name == "created_at":
-            ts = np.asarray(rows["ts"], dtype=np.float64)
-            cols[f.name] = pa.array((ts * 1e6).astype(np.int64), f.type)
-        elif f.name in rows:
-            cols[f.name] = pa.array(rows[f.name], f.type)
-        elif f.name == "dataset":
-            cols[f.name] = pa.array(["test"] * n, f.type)
-        elif pa.types.is_list(f.type):
-            cols[f.name] = pa.array([[] for _ in range(n)], f.type)
-        else:
-            cols[f.name] = pa.nulls(n, f.type)
-    return pa.table(cols, schema=schema.POSTS)
 
 
 def rows(prefix: str, accounts: list[str], ts: Any, apps: list[str], texts: list[str]) -> dict:
@@ -74,7 +55,7 @@ def test_each_account_gets_its_primary_app_and_mix() -> None:
         ["Web", "Web", "Web", "Android", "Relay", "Android", "Android"],
         [f"text {i}" for i in range(7)],
     )
-    det = AppProfiles().fit(table(mixed))
+    det = AppProfiles().fit(posts_table(mixed))
     got = {r["account_id"]: r for r in det.account_apps_.to_pylist()}
     assert got["ann"]["primary_app"] == "Web"
     assert got["ann"]["primary_share"] == 0.6
@@ -104,7 +85,7 @@ def test_a_rare_app_posting_the_same_texts_for_many_accounts_is_a_campaign() -> 
         ["Hobby Client"] * n,
         [f"my own words today {i}" for i in range(n)],
     )
-    det = AppProfiles().fit(table(concat(organic(), relay, hobby)))
+    det = AppProfiles().fit(posts_table(concat(organic(), relay, hobby)))
     apps = {r["app"]: r for r in det.apps_.to_pylist()}
     assert apps["Relay Poster"]["campaign"]
     assert apps["Relay Poster"]["shared_share"] == 1.0
@@ -140,7 +121,7 @@ def test_accounts_switching_app_together_are_flagged_and_mixed_use_is_not() -> N
         )
         for a in range(k)
     ]
-    det = AppProfiles().fit(table(concat(organic(), *before, *after)))
+    det = AppProfiles().fit(posts_table(concat(organic(), *before, *after)))
     flagged = [s for s in det.switches_.to_pylist() if s["flagged"]]
     assert [(s["to_app"], s["n_accounts"], s["from_apps"]) for s in flagged] == [
         ("New Client", k, ["Twitter for Android"])

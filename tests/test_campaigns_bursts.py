@@ -12,30 +12,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tidings import BurstDetector, schema
+from canonical_posts import posts_table
+from tidings import BurstDetector
 
 T0 = 1_401_580_800  # 2014-06-01 00:00 UTC
 DAY = 86_400
 HOUR = 3_600
-
-
-def table(rows: dict[str, list[Any]]) -> pa.Table:
-    """Canonical posts from a few columns (``ts`` in epoch seconds); the others are empty."""
-    n = len(rows["post_id"])
-    cols = {}
-    for f in schema.POSTS:
-        if f.name == "created_at":
-            ts = np.asarray(rows["ts"], dtype=np.float64)
-            cols[f.name] = pa.array((ts * 1e6).astype(np.int64), f.type)
-        elif f.name in rows:
-            cols[f.name] = pa.array(rows[f.name], f.type)
-        elif f.name == "dataset":
-            cols[f.name] = pa.array(["test"] * n, f.type)
-        elif pa.types.is_list(f.type):
-            cols[f.name] = pa.array([[] for _ in range(n)], f.type)
-        else:
-            cols[f.name] = pa.nulls(n, f.type)
-    return pa.table(cols, schema=schema.POSTS)
 
 
 def posts(prefix: str, ts: np.ndarray, accounts: list[str], tags: list[list[str]]) -> dict:
@@ -77,7 +59,7 @@ def sort(t: pa.Table) -> pa.Table:
 
 
 def test_a_bomb_bursts_an_evening_wave_does_not_and_a_surge_is_not_a_bomb() -> None:
-    det = BurstDetector().fit(table(collection()))
+    det = BurstDetector().fit(posts_table(collection()))
     bombs = det.bombs_.to_pylist()
     assert {(b["ekind"], b["entity"]) for b in bombs} == {("hashtag", "bombtag")}
     bomb = bombs[0]
@@ -100,7 +82,7 @@ def test_a_bomb_bursts_an_evening_wave_does_not_and_a_surge_is_not_a_bomb() -> N
 def split(rows: dict, mask: np.ndarray) -> tuple[pa.Table, pa.Table]:
     a = {k: [v for v, m in zip(vals, mask, strict=True) if m] for k, vals in rows.items()}
     b = {k: [v for v, m in zip(vals, mask, strict=True) if not m] for k, vals in rows.items()}
-    return table(a), table(b)
+    return posts_table(a), posts_table(b)
 
 
 def assert_same(x: BurstDetector, y: BurstDetector) -> None:
@@ -111,7 +93,7 @@ def assert_same(x: BurstDetector, y: BurstDetector) -> None:
 
 def test_folding_new_posts_in_gives_what_a_full_recount_gives() -> None:
     rows = collection()
-    full = BurstDetector().fit(table(rows))
+    full = BurstDetector().fit(posts_table(rows))
     ts = np.asarray(rows["ts"])
     # New posts arriving later (the usual case) and in any order (a late batch).
     for mask in (ts < T0 + 9 * DAY + 16 * HOUR, np.random.default_rng(1).random(len(ts)) < 0.5):
@@ -133,7 +115,7 @@ def test_counts_are_saved_one_file_per_fold_and_reload(tmp_path: Path) -> None:
     assert files == ["counts-000000.parquet", "counts-000001.parquet"]
     # The second file holds only the counts of the new posts.
     assert pq.read_table(tmp_path / files[1]).num_rows == BurstDetector().fit(new).state_.num_rows
-    full = BurstDetector().fit(table(rows))
+    full = BurstDetector().fit(posts_table(rows))
     assert_same(again, full)
     assert_same(BurstDetector.load_state(tmp_path), full)
 

@@ -11,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tidings import ContentCampaigns, PostFrame, schema
+from canonical_posts import posts_table
+from tidings import ContentCampaigns, PostFrame
 from tidings.keys import canonical_url, normalize_text
 
 T0 = 1_401_580_800  # 2014-06-01 UTC
@@ -21,25 +22,6 @@ WORDS = np.array(
      "train", "garden", "song", "match", "team", "coffee", "lunch", "night", "morning", "city",
      "road", "park", "window", "light", "water", "phone", "photo", "music"]
 )  # fmt: skip
-
-
-def table(rows: dict[str, list[Any]]) -> pa.Table:
-    """Canonical posts from a few columns (``ts`` in epoch seconds); the others are empty."""
-    n = len(rows["post_id"])
-    cols = {}
-    for f in schema.POSTS:
-        if f.name == "created_at":
-            ts = np.asarray(rows["ts"], dtype=np.float64)
-            cols[f.name] = pa.array((ts * 1e6).astype(np.int64), f.type)
-        elif f.name in rows:
-            cols[f.name] = pa.array(rows[f.name], f.type)
-        elif f.name == "dataset":
-            cols[f.name] = pa.array(["test"] * n, f.type)
-        elif pa.types.is_list(f.type):
-            cols[f.name] = pa.array([[] for _ in range(n)], f.type)
-        else:
-            cols[f.name] = pa.nulls(n, f.type)
-    return pa.table(cols, schema=schema.POSTS)
 
 
 def organic(n: int = 20_000, days: int = 20, accounts: int = 2_000, seed: int = 0) -> dict:
@@ -119,7 +101,7 @@ def test_copies_with_their_own_short_links_meet_under_one_key() -> None:
     plant = copies(
         lambda i: f"{text} https://t.co/{i:010x}", 40, T0 + 5 * DAY, 3 * 3600, prefix="p"
     )
-    det = ContentCampaigns().fit(table(concat(organic(), plant)))
+    det = ContentCampaigns().fit(posts_table(concat(organic(), plant)))
     assert campaigns_of(det, "identical_text") == [set(plant["account_id"])]
     assert det.key_campaign_.to_pylist() == [
         {"campaign": 0, "kind": "identical_text", "key": text_key(text)}
@@ -141,7 +123,7 @@ def test_a_phrase_said_all_month_is_not_a_campaign_but_the_same_phrase_within_ho
         "urls": [[] for _ in range(n)],
     }
     push = copies(lambda i: pushed, 60, T0 + 9 * DAY, 3 * 3600, prefix="q", app="Web")
-    det = ContentCampaigns().fit(table(concat(background, everyday, push)))
+    det = ContentCampaigns().fit(posts_table(concat(background, everyday, push)))
     said = key_row(det, "identical_text", text_key(spread))
     assert said["n_accounts"] > 200 and not said["flagged"]
     assert said["s_time"] < 3
@@ -161,7 +143,7 @@ def test_templated_variants_form_one_near_duplicate_campaign() -> None:
         lambda: base + " #bread",
     ]
     plant = copies(lambda i: variants[i % 5](), 45, T0 + 3 * DAY, 3600, prefix="n")
-    det = ContentCampaigns().fit(table(concat(organic(), plant)))
+    det = ContentCampaigns().fit(posts_table(concat(organic(), plant)))
     near = campaigns_of(det, "near_text")
     assert near == [set(plant["account_id"])]
     # The variants are reported once, as one near-duplicate campaign, not again one by one.
@@ -184,7 +166,7 @@ def test_shared_link_spellings_meet_under_the_canonical_url() -> None:
         "source": rng.choice(["Twitter for Android", "Twitter for iPhone", "Web"], 40).tolist(),
         "urls": [["https://news.example.net/story/1"] for _ in range(40)],
     }
-    det = ContentCampaigns().fit(table(concat(organic(), plant, cascade)))
+    det = ContentCampaigns().fit(posts_table(concat(organic(), plant, cascade)))
     assert campaigns_of(det, "url") == [set(plant["account_id"])]
     assert det.key_campaign_["key"].to_pylist() == [canonical_url(link(1)[0])]
     assert canonical_url(link(1)[0]) == "example.org/report?id=7"
@@ -195,7 +177,7 @@ def test_a_key_shared_by_100k_accounts_is_scored_without_pairing_them() -> None:
     n = 100_000
     plant = copies(lambda i: "one message for every single account here", n, T0 + DAY, 7200,
                    prefix="h")  # fmt: skip
-    det = ContentCampaigns().fit(table(concat(organic(), plant)))
+    det = ContentCampaigns().fit(posts_table(concat(organic(), plant)))
     (found,) = campaigns_of(det, "identical_text")
     assert len(found) == n
     row = key_row(det, "identical_text", text_key(plant["text"][0]))
@@ -209,7 +191,7 @@ def test_accounts_created_together_and_evenly_spaced_copies_add_evidence() -> No
                    prefix="b")  # fmt: skip
     scheduled = copies(lambda i: "the second message posted on a timer", k, start, 1, prefix="s")
     scheduled["ts"] = [start + 600.0 * i for i in range(k)]
-    posts = table(concat(organic(), batch, scheduled))
+    posts = posts_table(concat(organic(), batch, scheduled))
     rng = np.random.default_rng(9)
     ids = sorted(set(posts["account_id"].to_pylist()))
     created = {a: T0 - rng.uniform(30, 3_000) * DAY for a in ids}
@@ -274,7 +256,7 @@ def test_texts_in_scripts_the_cheap_key_drops_are_still_grouped() -> None:
     # Cyrillic has no letter the cheap prefilter keeps: such texts must all be normalised.
     text = "привет всем друзьям сегодня вечером"
     plant = copies(lambda i: f"{text} https://t.co/{i:08x}", 30, T0 + 5 * DAY, 3 * 3600, prefix="c")
-    det = ContentCampaigns().fit(table(concat(organic(), plant)))
+    det = ContentCampaigns().fit(posts_table(concat(organic(), plant)))
     assert campaigns_of(det, "identical_text") == [set(plant["account_id"])]
     assert det.key_campaign_["key"].to_pylist() == [text_key(text)]
 
@@ -311,7 +293,7 @@ def test_texts_with_one_normalised_form_share_one_cheap_key() -> None:
         "ts": [T0 + i for i in range(len(pairs)) for _ in "ab"],
         "text": [t for pair in pairs for t in pair],
     }
-    frame = PostFrame.of(table(rows))
+    frame = PostFrame.of(posts_table(rows))
     differ = frame.con.sql(
         "SELECT count(*) FROM (SELECT substr(post_id, 1, length(post_id) - 1) AS pair, "
         "count(DISTINCT ck) AS keys FROM cp_stage GROUP BY pair) WHERE keys > 1"

@@ -7,34 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tidings import BurstDetector, HijackDetector, PostFrame, schema
+from canonical_posts import posts_table
+from tidings import BurstDetector, HijackDetector, PostFrame
 
 T0 = 1_401_580_800  # 2014-06-01 00:00 UTC
 DAY = 86_400
 HOUR = 3_600
 TAGS = ["t1", "t2", "t3", "t4", "t5", "t6", "food", "rain", "books", "music", "cars", "films"]
-
-
-def table(rows: dict[str, list[Any]]) -> pa.Table:
-    """Canonical posts from a few columns (``ts`` in epoch seconds); the others are empty."""
-    n = len(rows["post_id"])
-    cols = {}
-    for f in schema.POSTS:
-        if f.name == "created_at":
-            ts = np.asarray(rows["ts"], dtype=np.float64)
-            cols[f.name] = pa.array((ts * 1e6).astype(np.int64), f.type)
-        elif f.name in rows:
-            cols[f.name] = pa.array(rows[f.name], f.type)
-        elif f.name == "dataset":
-            cols[f.name] = pa.array(["test"] * n, f.type)
-        elif pa.types.is_list(f.type):
-            cols[f.name] = pa.array([[] for _ in range(n)], f.type)
-        else:
-            cols[f.name] = pa.nulls(n, f.type)
-    return pa.table(cols, schema=schema.POSTS)
 
 
 def block(prefix: str, ts: Any, accounts: list[str], tags: list[list[str]], **cols: Any) -> dict:
@@ -104,7 +85,7 @@ def collection() -> dict:
 
 
 def test_a_club_flooding_trending_tags_is_a_hijack_virality_is_not() -> None:
-    frame = PostFrame.of(table(collection()))
+    frame = PostFrame.of(posts_table(collection()))
     bursts = BurstDetector().fit(frame)
     det = HijackDetector().fit(frame, bursts=bursts)
     bins = det.bins_.to_pylist()

@@ -1,4 +1,4 @@
-"""Canonical posts from a few columns, for the campaign detectors' tests."""
+"""Canonical posts for tests: the content columns readers fill, and a table builder."""
 
 from __future__ import annotations
 
@@ -8,6 +8,29 @@ import numpy as np
 import pyarrow as pa
 
 from tidings import schema
+
+CONTENT_FIELDS = [
+    "post_id",
+    "account_id",
+    "account_name",
+    "created_at",
+    "text",
+    "lang",
+    "kind",
+    "repost_of",
+    "reply_to",
+    "quote_of",
+    "urls",
+    "hashtags",
+    "mentions",
+    "media",
+    "source",
+    "place_name",
+    "lat",
+    "lon",
+    "withheld_in",
+]
+"""The post columns a reader fills from the input itself (not dataset, raw or ingest ids)."""
 
 
 def posts_table(rows: dict[str, list[Any]]) -> pa.Table:

@@ -10,31 +10,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from canonical_posts import CONTENT_FIELDS
 from tidings import Workspace, ingest
 from tidings.demo import DemoConfig, generate
 from tidings.demo_formats import write_twitter_v1_jsonl
 
-COMPARED = [
-    "post_id",
-    "account_id",
-    "account_name",
-    "created_at",
-    "text",
-    "lang",
-    "kind",
-    "repost_of",
-    "reply_to",
-    "quote_of",
-    "urls",
-    "hashtags",
-    "mentions",
-    "media",
-    "source",
-    "place_name",
-    "lat",
-    "lon",
-    "withheld_in",
-]
+COMPARED = CONTENT_FIELDS
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from twarc_csv import CSVConverter, DataFrameConverter
 
+from canonical_posts import CONTENT_FIELDS
 from conftest import shared_dataset
 from tidings import Workspace, ingest
 from tidings.cli import cli
@@ -31,27 +32,7 @@ FILES = [
     "streaming_output_with_error.jsonl",
     "withheld.jsonl",
 ]
-FIELDS = [
-    "post_id",
-    "account_id",
-    "account_name",
-    "created_at",
-    "text",
-    "lang",
-    "kind",
-    "repost_of",
-    "reply_to",
-    "quote_of",
-    "urls",
-    "hashtags",
-    "mentions",
-    "media",
-    "source",
-    "place_name",
-    "lat",
-    "lon",
-    "withheld_in",
-]
+FIELDS = CONTENT_FIELDS
 
 
 def to_csv(src: Path, dst: Path, *, inline: bool) -> Path:

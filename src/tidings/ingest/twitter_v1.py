@@ -34,14 +34,12 @@ from __future__ import annotations
 import codecs
 import html
 import json
-import queue
 import re
-import threading
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar, Literal, TypeVar, cast
+from typing import ClassVar, Literal
 
 import msgspec
 import numpy as np
@@ -661,7 +659,7 @@ def _block_of(items: list[bytes], numbers: list[int], problems: list[Problem]) -
     return _Block(np.array(numbers, dtype=np.int64), offsets, data, lines, problems)
 
 
-def _line_blocks(path: Path) -> Generator[_Block, None, None]:
+def _line_blocks(path: Path) -> Iterator[_Block]:
     """A JSONL file as blocks of numbered lines.
 
     One buffer is read into again and again (fresh 16 MB buffers cost more in page faults than
@@ -697,7 +695,7 @@ def _line_blocks(path: Path) -> Generator[_Block, None, None]:
             yield block
 
 
-def _array_blocks(path: Path) -> Generator[_Block, None, None]:
+def _array_blocks(path: Path) -> Iterator[_Block]:
     """Elements of a JSON array file, numbered by the line each starts on.
 
     ``raw_decode`` (C speed) finds where each element ends; the element's text then goes the way
@@ -787,19 +785,16 @@ class TwitterV1Reader(Reader):
             line, field_name, reason = problem
             raise InputError(str(self.path), reason, line=line, field=field_name, hint=_HINT)
         array = strip_bom(head).lstrip().startswith(b"[")
-        blocks = _prefetch(_array_blocks(self.path) if array else _line_blocks(self.path))
+        blocks = _array_blocks(self.path) if array else _line_blocks(self.path)
         converter = _Converter()
 
         def chunks() -> Generator[Chunk, None, None]:
             done: list[Chunk] = []
-            try:
-                for b in blocks:
-                    done.append(converter.convert(b))
-                    if len(done) == _PER_CHUNK:
-                        yield _merge(done)
-                        done = []
-            finally:
-                blocks.close()  # stops the block thread when the reading stops early
+            for b in blocks:
+                done.append(converter.convert(b))
+                if len(done) == _PER_CHUNK:
+                    yield _merge(done)
+                    done = []
             done.append(Chunk(accounts=converter.profiles_chunk()))
             yield _merge(done)
 
@@ -807,53 +802,6 @@ class TwitterV1Reader(Reader):
 
 
 _HINT = "--format twitter-v1 reads Twitter API v1.1 tweets; try --format auto"
-
-_T = TypeVar("_T")
-_DONE = object()
-
-
-def _prefetch(items: Generator[_T, None, None], depth: int = 3) -> Generator[_T, None, None]:
-    """``items`` made in a thread of their own, up to ``depth`` ahead.
-
-    Reading and cutting the next blocks into lines (file reads, numpy, Arrow's UTF-8 check) then
-    overlaps the conversion of this one, which holds the GIL: 10-20 % less wall time for the
-    reader (benchmarks/ingest.py). Errors are re-raised here, in order; closing this generator
-    stops the thread.
-    """
-    q: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        last: object = _DONE
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            last = exc
-        finally:
-            items.close()
-        put(last)
-
-    worker = threading.Thread(target=work, name="tidings-v1-blocks", daemon=True)
-    worker.start()
-    try:
-        while (item := q.get()) is not _DONE:
-            if isinstance(item, BaseException):
-                raise item
-            yield cast(_T, item)  # the queue holds only items of `items`, and the end
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _merge(chunks: list[Chunk]) -> Chunk:

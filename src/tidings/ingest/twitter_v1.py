@@ -1,4 +1,5 @@
-"""Twitter API v1.1 JSON, as collected in 2014: one tweet per line (JSONL), or a JSON array.
+"""Twitter API v1.1 JSON, as collected in 2014: one tweet per line (JSONL), a JSON array, or
+search API pages (``{"statuses": [...]}``).
 
 Speed decides the design (the target is 100k tweets/s on two cores). The file is read in large
 byte blocks; numpy finds the line ends, and the lines become one Arrow string column over a
@@ -765,8 +766,124 @@ def _array_blocks(path: Path) -> Iterator[_Block]:
     yield _block_of(items, numbers, problems)
 
 
+def _page_blocks(path: Path) -> Iterator[_Block]:
+    """Search API pages (``{"statuses": [...], "search_metadata": ...}``), one per line or
+    pretty-printed, each tweet numbered by the line its page starts on.
+
+    A page's tweets are re-encoded one by one (compact JSON) to become their ``raw``: search
+    pages are saved a hundred tweets at a time, so this path is never the bulk of a collection.
+    One page a line is read line by line, so that a damaged line costs that page only.
+    """
+    with path.open("rb") as fh:
+        first = strip_bom(fh.readline(_MAX_LINE))
+    try:
+        one_per_line = _is_page(orjson.loads(first))
+    except orjson.JSONDecodeError:
+        one_per_line = False
+    if one_per_line:
+        yield from _page_lines(path)
+        return
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    numbers: list[int] = []
+    items: list[bytes] = []
+    problems: list[Problem] = []
+    with path.open("rb") as fh:
+        text, pos, line, eof = "", 0, 1, False
+        while True:
+            start = pos
+            while pos < len(text) and text[pos] in "\ufeff \t\r\n":
+                pos += 1
+            line += text.count("\n", start, pos)
+            try:
+                if pos >= len(text):
+                    raise json.JSONDecodeError("end of the text", text, pos)
+                page, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                if not eof:
+                    data = fh.read(_BLOCK)
+                    eof = not data
+                    text, pos = text[pos:] + utf8.decode(data, final=eof), 0
+                    continue
+                if pos < len(text):
+                    reason = (
+                        "truncated JSON: the file ends inside this page"
+                        if exc.pos >= len(text)
+                        else f"invalid JSON ({exc.msg}); the rest of the file cannot be read"
+                    )
+                    snippet = text[pos : pos + 4000].encode("utf-8", "replace").decode("utf-8")
+                    problems.append(Problem(line, None, reason, snippet))
+                break
+            statuses = page.get("statuses") if isinstance(page, dict) else None
+            if not isinstance(statuses, list):
+                snippet = text[pos : min(end, pos + 4000)]
+                problems.append(_not_page(line, page, snippet.encode("utf-8", "replace").decode()))
+            for status in statuses or ():
+                try:
+                    items.append(orjson.dumps(status))
+                    numbers.append(line)
+                except (TypeError, orjson.JSONEncodeError):
+                    shown = json.dumps(status, ensure_ascii=True)[:4000]
+                    problems.append(Problem(line, None, "invalid UTF-8", shown))
+            line += text.count("\n", pos, end)
+            pos = end
+            if len(items) >= 20_000:
+                yield _block_of(items, numbers, problems)
+                numbers, items, problems = [], [], []
+    yield _block_of(items, numbers, problems)
+
+
+def _page_lines(path: Path) -> Iterator[_Block]:
+    numbers: list[int] = []
+    items: list[bytes] = []
+    problems: list[Problem] = []
+    with path.open("rb") as fh:
+        for n, line in enumerate(fh, start=1):
+            line = strip_bom(line) if n == 1 else line
+            if not line.strip():
+                continue
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                page = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                if "UTF-8" in str(exc):
+                    problems.append(Problem(n, None, "invalid UTF-8", text))
+                else:
+                    problems.append(_page_problem(n, text))
+                continue
+            if not _is_page(page):
+                problems.append(_not_page(n, page, text))
+                continue
+            for status in page["statuses"]:
+                items.append(orjson.dumps(status))
+                numbers.append(n)
+            if len(items) >= 20_000:
+                yield _block_of(items, numbers, problems)
+                numbers, items, problems = [], [], []
+    yield _block_of(items, numbers, problems)
+
+
+def _page_problem(n: int, text: str) -> Problem:
+    stripped = text.rstrip()
+    if stripped.startswith("{") and not stripped.endswith("}"):
+        return Problem(n, None, "truncated JSON: the line ends before the page does", text)
+    return Problem(n, None, "invalid JSON", text)
+
+
+def _not_page(n: int, page: object, text: str) -> Problem:
+    keys = ", ".join(list(page)[:8]) if isinstance(page, dict) else type(page).__name__
+    return Problem(n, "statuses", f"not a search API page (keys: {keys})", text[:4000])
+
+
+_PAGE_START = re.compile(rb'\{\s*"(statuses|search_metadata)"\s*:')
+
+
+def _is_page(obj: object) -> bool:
+    return isinstance(obj, dict) and isinstance(obj.get("statuses"), list)
+
+
 class TwitterV1Reader(Reader):
-    """Twitter API v1.1 tweets: JSON lines, or a JSON array of tweets."""
+    """Twitter API v1.1 tweets: JSON lines, a JSON array of tweets, or search API pages."""
 
     name: ClassVar[str] = "twitter-v1"
     label: ClassVar[str] = "Twitter API v1.1 JSON"
@@ -784,8 +901,13 @@ class TwitterV1Reader(Reader):
         if problem is not None:
             line, field_name, reason = problem
             raise InputError(str(self.path), reason, line=line, field=field_name, hint=_HINT)
-        array = strip_bom(head).lstrip().startswith(b"[")
-        blocks = _array_blocks(self.path) if array else _line_blocks(self.path)
+        start = strip_bom(head).lstrip()
+        if start.startswith(b"["):
+            blocks = _array_blocks(self.path)
+        elif _PAGE_START.match(start):
+            blocks = _page_blocks(self.path)
+        else:
+            blocks = _line_blocks(self.path)
         converter = _Converter()
 
         def chunks() -> Generator[Chunk, None, None]:
@@ -835,6 +957,8 @@ def _verdict(head: bytes) -> tuple[int | None, str | None, str] | None:
         return (1, "user", "a JSON array, but not of Twitter API v1.1 tweets (no 'user' object)")
     if not stripped.startswith(b"{"):
         return (1, None, f"not JSON: {describe_start(stripped)}")
+    if _PAGE_START.match(stripped):
+        return None  # search API pages; one that is not (no statuses) is quarantined
     lines = strip_bom(head).split(b"\n")
     if len(head) >= 1 << 16:
         lines = lines[:-1]  # the last line may be cut short by the head
@@ -845,11 +969,12 @@ def _verdict(head: bytes) -> tuple[int | None, str | None, str] | None:
             obj = orjson.loads(raw)
         except orjson.JSONDecodeError:
             continue  # a damaged line is that record's problem, not the file's
-        if _is_tweet(obj):
+        if _is_tweet(obj) or _is_page(obj):
             return None
         if not _is_notice(obj):
             return (i, "user", _not_a_tweet(obj))
-    # No complete line decided it: a first line longer than the head, or only notices.
+    # No complete line decided it: a first line longer than the head (a search page among
+    # them, pretty-printed or long), or only notices.
     if _USER_KEY.search(stripped) and b'"id_str"' in stripped:
         return None
     return (1, None, "no Twitter API v1.1 tweet in the first 64 KiB")

@@ -112,3 +112,17 @@ def test_a_page_without_statuses_and_a_truncated_page_are_quarantined_with_their
     assert [(line, field) for line, field, _ in problems] == [(2, "statuses"), (4, None)]
     assert "not a search API page (keys: errors)" in problems[0][2]
     assert problems[1][2].startswith("truncated JSON")
+
+
+def test_a_pretty_printed_page_cut_short_is_quarantined_whole(lines: Path, tmp_path: Path) -> None:
+    text = json.dumps(_page(_tweets(lines)[:PAGE], 0), indent=2)
+    page = tmp_path / "page.json"
+    page.write_text(text[: len(text) // 2], encoding="utf-8")
+
+    ws = Workspace.init(tmp_path / "ws")
+    res = ingest(ws, [page], format="auto")
+
+    assert (res.stored, res.quarantined) == (0, 1)
+    with ws.catalog(read_only=True) as con:
+        problems = con.execute("select record, reason from quarantine").fetchall()
+    assert problems == [(1, "truncated JSON: the file ends inside this page")]

@@ -772,7 +772,8 @@ def _page_blocks(path: Path) -> Iterator[_Block]:
 
     A page's tweets are re-encoded one by one (compact JSON) to become their ``raw``: search
     pages are saved a hundred tweets at a time, so this path is never the bulk of a collection.
-    One page a line is read line by line, so that a damaged line costs that page only.
+    One page a line is read line by line, so that a damaged line costs that page only; a
+    pretty-printed file (one saved response, or a few) is read whole.
     """
     with path.open("rb") as fh:
         first = strip_bom(fh.readline(_MAX_LINE))
@@ -780,63 +781,40 @@ def _page_blocks(path: Path) -> Iterator[_Block]:
         one_per_line = _is_page(orjson.loads(first))
     except orjson.JSONDecodeError:
         one_per_line = False
-    if one_per_line:
-        yield from _page_lines(path)
-        return
-    decoder = json.JSONDecoder()
-    utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
-    numbers: list[int] = []
-    items: list[bytes] = []
-    problems: list[Problem] = []
-    with path.open("rb") as fh:
-        text, pos, line, eof = "", 0, 1, False
-        while True:
-            start = pos
-            while pos < len(text) and text[pos] in "\ufeff \t\r\n":
-                pos += 1
-            line += text.count("\n", start, pos)
+    yield from (_page_lines if one_per_line else _page_document)(path)
+
+
+class _Pages:
+    """The tweets of pages read so far, in blocks of about 20k."""
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self.items: list[bytes] = []
+        self.problems: list[Problem] = []
+
+    def add(self, n: int, page: object, text: str) -> None:
+        statuses = page.get("statuses") if isinstance(page, dict) else None
+        if not isinstance(statuses, list):
+            keys = ", ".join(list(page)[:8]) if isinstance(page, dict) else type(page).__name__
+            reason = f"not a search API page (keys: {keys})"
+            self.problems.append(Problem(n, "statuses", reason, text[:4000]))
+            return
+        for status in statuses:
             try:
-                if pos >= len(text):
-                    raise json.JSONDecodeError("end of the text", text, pos)
-                page, end = decoder.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                if not eof:
-                    data = fh.read(_BLOCK)
-                    eof = not data
-                    text, pos = text[pos:] + utf8.decode(data, final=eof), 0
-                    continue
-                if pos < len(text):
-                    reason = (
-                        "truncated JSON: the file ends inside this page"
-                        if exc.pos >= len(text)
-                        else f"invalid JSON ({exc.msg}); the rest of the file cannot be read"
-                    )
-                    snippet = text[pos : pos + 4000].encode("utf-8", "replace").decode("utf-8")
-                    problems.append(Problem(line, None, reason, snippet))
-                break
-            statuses = page.get("statuses") if isinstance(page, dict) else None
-            if not isinstance(statuses, list):
-                snippet = text[pos : min(end, pos + 4000)]
-                problems.append(_not_page(line, page, snippet.encode("utf-8", "replace").decode()))
-            for status in statuses or ():
-                try:
-                    items.append(orjson.dumps(status))
-                    numbers.append(line)
-                except (TypeError, orjson.JSONEncodeError):
-                    shown = json.dumps(status, ensure_ascii=True)[:4000]
-                    problems.append(Problem(line, None, "invalid UTF-8", shown))
-            line += text.count("\n", pos, end)
-            pos = end
-            if len(items) >= 20_000:
-                yield _block_of(items, numbers, problems)
-                numbers, items, problems = [], [], []
-    yield _block_of(items, numbers, problems)
+                self.items.append(orjson.dumps(status))
+                self.numbers.append(n)
+            except (TypeError, orjson.JSONEncodeError):  # a lone surrogate: bytes not UTF-8
+                shown = json.dumps(status, ensure_ascii=True)[:4000]
+                self.problems.append(Problem(n, None, "invalid UTF-8", shown))
+
+    def block(self) -> _Block:
+        block = _block_of(self.items, self.numbers, self.problems)
+        self.numbers, self.items, self.problems = [], [], []
+        return block
 
 
 def _page_lines(path: Path) -> Iterator[_Block]:
-    numbers: list[int] = []
-    items: list[bytes] = []
-    problems: list[Problem] = []
+    pages = _Pages()
     with path.open("rb") as fh:
         for n, line in enumerate(fh, start=1):
             line = strip_bom(line) if n == 1 else line
@@ -844,23 +822,48 @@ def _page_lines(path: Path) -> Iterator[_Block]:
                 continue
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             try:
-                page = orjson.loads(line)
+                pages.add(n, orjson.loads(line), text)
             except orjson.JSONDecodeError as exc:
-                if "UTF-8" in str(exc):
-                    problems.append(Problem(n, None, "invalid UTF-8", text))
-                else:
-                    problems.append(_page_problem(n, text))
-                continue
-            if not _is_page(page):
-                problems.append(_not_page(n, page, text))
-                continue
-            for status in page["statuses"]:
-                items.append(orjson.dumps(status))
-                numbers.append(n)
-            if len(items) >= 20_000:
-                yield _block_of(items, numbers, problems)
-                numbers, items, problems = [], [], []
-    yield _block_of(items, numbers, problems)
+                bad = Problem(n, None, "invalid UTF-8", text) if "UTF-8" in str(exc) else None
+                pages.problems.append(bad or _page_problem(n, text))
+            if len(pages.items) >= 20_000:
+                yield pages.block()
+    yield pages.block()
+
+
+def _page_document(path: Path) -> Iterator[_Block]:
+    if path.stat().st_size > _MAX_LINE:
+        raise InputError(
+            str(path),
+            f"a pretty-printed search page file over {_MAX_LINE >> 20} MiB; "
+            "write the pages one a line (JSONL)",
+        )
+    text = path.read_bytes().decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    pages = _Pages()
+    pos, line = 0, 1
+    while True:
+        start = pos
+        while pos < len(text) and text[pos] in "\ufeff \t\r\n":
+            pos += 1
+        line += text.count("\n", start, pos)
+        if pos >= len(text):
+            break
+        snippet = text[pos : pos + 4000].encode("utf-8", "replace").decode("utf-8")
+        try:
+            page, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            reason = (
+                "truncated JSON: the file ends inside this page"
+                if exc.pos >= len(text)
+                else f"invalid JSON ({exc.msg}); the rest of the file cannot be read"
+            )
+            pages.problems.append(Problem(line, None, reason, snippet))
+            break
+        pages.add(line, page, snippet)
+        line += text.count("\n", pos, end)
+        pos = end
+    yield pages.block()
 
 
 def _page_problem(n: int, text: str) -> Problem:
@@ -868,11 +871,6 @@ def _page_problem(n: int, text: str) -> Problem:
     if stripped.startswith("{") and not stripped.endswith("}"):
         return Problem(n, None, "truncated JSON: the line ends before the page does", text)
     return Problem(n, None, "invalid JSON", text)
-
-
-def _not_page(n: int, page: object, text: str) -> Problem:
-    keys = ", ".join(list(page)[:8]) if isinstance(page, dict) else type(page).__name__
-    return Problem(n, "statuses", f"not a search API page (keys: {keys})", text[:4000])
 
 
 _PAGE_START = re.compile(rb'\{\s*"(statuses|search_metadata)"\s*:')

@@ -230,30 +230,10 @@ def run_cnt(files: list[Path]) -> dict[str, Any]:
     for p in DATA.glob("cnt.db*"):
         p.unlink()
     cli = [str(python), "-m", "coordination_network_toolkit", str(db)]
+    window_args = ["--time_window", "60", "--min_edge_weight", "1", "--n_cpus", "2"]
     steps = {
         "preprocess": [*cli, "preprocess", "--format", "csv", str(csv_path)],
-        "co_tweet": [
-            *cli,
-            "compute",
-            "co_tweet",
-            "--time_window",
-            "60",
-            "--min_edge_weight",
-            "1",
-            "--n_cpus",
-            "2",
-        ],
-        "co_retweet": [
-            *cli,
-            "compute",
-            "co_retweet",
-            "--time_window",
-            "60",
-            "--min_edge_weight",
-            "1",
-            "--n_cpus",
-            "2",
-        ],
+        **{kind: [*cli, "compute", kind, *window_args] for kind in ("co_tweet", "co_retweet")},
     }
     result: dict[str, Any] = {"version": CNT_VERSION}
     for name, cmd in steps.items():

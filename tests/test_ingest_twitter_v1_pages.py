@@ -126,3 +126,21 @@ def test_a_pretty_printed_page_cut_short_is_quarantined_whole(lines: Path, tmp_p
     with ws.catalog(read_only=True) as con:
         problems = con.execute("select record, reason from quarantine").fetchall()
     assert problems == [(1, "truncated JSON: the file ends inside this page")]
+
+
+def test_a_page_line_with_invalid_utf8_is_quarantined_at_its_byte(
+    lines: Path, tmp_path: Path
+) -> None:
+    good = [json.dumps(p).encode() for p in _pages(_tweets(lines)[: 2 * PAGE])]
+    broken = good[1].replace(b'"statuses"', b'"statuses\xff"', 1)
+    path = tmp_path / "search.jsonl"
+    path.write_bytes(good[0] + b"\n" + broken + b"\n")
+
+    ws = Workspace.init(tmp_path / "ws")
+    res = ingest(ws, [path], format="twitter-v1")
+
+    assert res.quarantined == 1
+    with ws.catalog(read_only=True) as con:
+        problems = con.execute("select record, reason from quarantine").fetchall()
+    at = broken.index(b"\xff") + 1
+    assert problems == [(2, f"invalid UTF-8 at byte {at}")]

@@ -55,9 +55,9 @@ CREATE TABLE IF NOT EXISTS audit_log (
 def _default_memory_limit() -> str:
     """Half the machine's memory, at most 12 GB (DESIGN §5).
 
-    The other half stays with the OS and Python. Below about 12 GB a 10M-post coordination run
-    spills its pair aggregation to disk (3 GB at a 6 GB limit, about 8 % more CPU time); the
-    cap keeps a 50M-post run within 16 GB even on machines with much more memory.
+    The other half stays with the OS and Python. At 6 GB a 10M-post coordination run spills its
+    pair aggregation to disk and takes longer; the cap keeps a 50M-post run within 16 GB even on
+    machines with much more memory (docs/benchmarks.md).
     """
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

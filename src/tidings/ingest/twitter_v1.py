@@ -574,10 +574,10 @@ def _accounts(users: dict[str, _User]) -> pa.Table:
     )
 
 
-def _json_problem(n: int, line: str | None) -> Problem:
+def _json_problem(n: int, line: str | None, what: str = "tweet") -> Problem:
     stripped = (line or "").rstrip()
     if stripped.startswith("{") and not stripped.endswith("}"):
-        return Problem(n, None, "truncated JSON: the line ends before the tweet does", line)
+        return Problem(n, None, f"truncated JSON: the line ends before the {what} does", line)
     return Problem(n, None, "invalid JSON", line)
 
 
@@ -820,12 +820,18 @@ def _page_lines(path: Path) -> Iterator[_Block]:
             line = strip_bom(line) if n == 1 else line
             if not line.strip():
                 continue
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                pages.problems.append(
+                    Problem(n, None, f"invalid UTF-8 at byte {exc.start + 1}", text)
+                )
+                continue
             try:
                 pages.add(n, orjson.loads(line), text)
-            except orjson.JSONDecodeError as exc:
-                bad = Problem(n, None, "invalid UTF-8", text) if "UTF-8" in str(exc) else None
-                pages.problems.append(bad or _page_problem(n, text))
+            except orjson.JSONDecodeError:
+                pages.problems.append(_json_problem(n, text, "page"))
             if len(pages.items) >= 20_000:
                 yield pages.block()
     yield pages.block()
@@ -864,13 +870,6 @@ def _page_document(path: Path) -> Iterator[_Block]:
         line += text.count("\n", pos, end)
         pos = end
     yield pages.block()
-
-
-def _page_problem(n: int, text: str) -> Problem:
-    stripped = text.rstrip()
-    if stripped.startswith("{") and not stripped.endswith("}"):
-        return Problem(n, None, "truncated JSON: the line ends before the page does", text)
-    return Problem(n, None, "invalid JSON", text)
 
 
 _PAGE_START = re.compile(rb'\{\s*"(statuses|search_metadata)"\s*:')

@@ -7,15 +7,20 @@ DEMO_DIR ?= demo-workspace
 DEMO_POSTS ?= 300000
 DEMO_SERVE ?= 1
 
-.PHONY: demo test lint typecheck pytest setup system-deps bench clean
+.PHONY: demo test lint typecheck pytest setup system-deps build-deps bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/tidings/ingest/_twitter_v1_scan.cpp
+	@sh scripts/build-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[spark,test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# A C++ compiler and libsimdjson-dev for the compiled v1.1 scanner (optional; see setup.py).
+build-deps:
+	@sh scripts/build-deps.sh
 
 # Debian packages the tests use: chromium (report/dashboard pages) and a Java runtime (Spark).
 system-deps:

@@ -36,7 +36,7 @@ import codecs
 import html
 import json
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,7 +51,19 @@ import pyarrow.compute as pc
 from .. import schema
 from ..errors import InputError
 from ._base import Chunk, Problem, Reader
+from ._direct import DirectReader
 from .table import _ahead
+
+_Scanned = tuple[int, dict[str, tuple[object, ...]]]
+"""Rows and column buffers of one table the compiled scanner gives."""
+_ScanResult = tuple[_Scanned, _Scanned, _Scanned, list[tuple[int, bytes]], int]
+
+try:  # the compiled scanner (setup.py); without it every block takes the Python path
+    from . import _twitter_v1_scan
+
+    _SCAN: Callable[[memoryview | bytes, int], _ScanResult | None] | None = _twitter_v1_scan.scan
+except ImportError:  # pragma: no cover - where libsimdjson-dev was absent at install
+    _SCAN = None
 
 __all__ = ["TwitterV1Reader", "describe_start", "strip_bom"]
 
@@ -341,6 +353,50 @@ class _Block:
     problems: list[Problem]
 
 
+@dataclass
+class _Lines:
+    """A block of a JSONL file as read: whole lines, the first one numbered ``first + 1``.
+
+    ``data`` may be a view of the reader's buffer, valid until the next block is read.
+    """
+
+    data: bytes | memoryview
+    first: int
+
+
+_SCANNED_TYPES = {
+    "_record": pa.int64(),
+    "number": pa.uint64(),
+    "created_at": schema.POSTS.field("created_at").type,
+    "lat": pa.float64(),
+    "lon": pa.float64(),
+    "followers": pa.int64(),
+    "following": pa.int64(),
+    "statuses": pa.int64(),
+    **{n: _STRINGS for n in ("urls", "hashtags", "mentions", "media", "withheld_in")},
+}
+
+
+def _scanned_table(rows: int, buffers: dict[str, tuple[object, ...]]) -> pa.Table:
+    return pa.table({name: _array(name, spec, rows) for name, spec in buffers.items()})
+
+
+def _buffer(data: object) -> pa.Buffer | None:
+    return None if data is None else pa.py_buffer(data)
+
+
+def _array(name: str, spec: tuple[object, ...], rows: int) -> pa.Array:
+    """A column of the compiled scanner: its buffers, wrapped without a copy."""
+    kind = _SCANNED_TYPES.get(name, pa.string())
+    if kind == _STRINGS:
+        validity, offsets, items = spec
+        assert isinstance(items, tuple) and isinstance(items[1], bytes)
+        child = _array("", items, len(items[1]) // 4 - 1)
+        buffers = [_buffer(validity), _buffer(offsets)]
+        return pa.Array.from_buffers(kind, rows, buffers, children=[child])
+    return pa.Array.from_buffers(kind, rows, [_buffer(b) for b in spec])
+
+
 class _SeenIds:
     """Numeric post ids already emitted in this file, in sorted numpy runs (8 bytes an id).
 
@@ -379,12 +435,27 @@ def _numeric(ids: pa.ChunkedArray) -> np.ndarray:
 class _Converter:
     """Turns blocks of lines into chunks; remembers what the file has already given."""
 
-    def __init__(self) -> None:
+    def __init__(self, compiled: bool = True) -> None:
         self.seen = _SeenIds()
         self.recent: set[str | None] = set()
-        self.profiles: dict[str, _User] = {}
+        self.profiles = _Profiles()
+        self.scan = _SCAN if compiled else None
+        self.compiled_blocks = 0
+        self.python_blocks = 0
 
-    def convert(self, block: _Block) -> Chunk:
+    def convert(self, block: _Block | _Lines) -> Chunk:
+        """The posts, problems and (now and then) accounts of one block."""
+        if isinstance(block, _Lines):
+            scanned = self.scan(block.data, block.first) if self.scan is not None else None
+            if scanned is not None:
+                self.compiled_blocks += 1
+                return self._scanned(*scanned)
+            block = _split(bytes(block.data), block.first)[0]
+        self.python_blocks += 1
+        return self._decoded(block)
+
+    def _decoded(self, block: _Block) -> Chunk:
+        """The Python path: msgspec structs, then columns; it also explains every bad record."""
         tweets: list[_Tweet] = []
         records: list[int] = []
         raw_of: list[int] = []
@@ -436,22 +507,47 @@ class _Converter:
             _columns(embedded, [None] * len(embedded)), embedded_records, None, block.lines
         )
         posts = _dates(self._new(top, emb), problems)
-        # The latest profile of each account, given once per file (or per _PROFILES accounts):
-        # per block, accounts would cost as much to convert as the posts.
-        profiles = self.profiles
-        for status in (*tweets, *embedded):
-            u = status.user
-            if u is not None and u.id_str:
-                profiles[u.id_str] = u
-        accounts = self.profiles_chunk() if len(profiles) >= _PROFILES else None
+        accounts = self.profiles.add(_profile_rows(tweets))
         problems.sort(key=lambda p: p.record)  # found in passes; reported in file order
+        return Chunk(posts=posts, accounts=accounts, problems=problems, skipped=skipped)
+
+    def _scanned(
+        self,
+        tweets: _Scanned,
+        embedded: _Scanned,
+        profiles: _Scanned,
+        others: list[tuple[int, bytes]],
+        _lines: int,
+    ) -> Chunk:
+        """The compiled path's columns: the same posts and profiles as the Python path."""
+        top = _scanned_table(*tweets)
+        emb = _scanned_table(*embedded)
+        top_ids = top.column("number").to_numpy()
+        ids = emb.column("number").to_numpy()  # never 0: the scanner vouches for them
+        first = np.zeros(len(ids), dtype=bool)
+        first[np.unique(ids, return_index=True)[1]] = True  # an original's first copy here
+        new = first & ~(self.seen.contains(ids) | np.isin(ids, top_ids))
+        kept = np.concatenate([top_ids, ids[new]])
+        self.seen.add(kept[kept != 0])
+        emb = emb.filter(pa.array(new))
+        emb = emb.append_column("raw", pa.nulls(emb.num_rows, pa.string()))
+        posts = pa.concat_tables([top.drop_columns(["number"]), emb.drop_columns(["number"])])
+        at = posts.schema.get_field_index("source")
+        posts = posts.set_column(at, "source", self._apps(posts.column("source").combine_chunks()))
+        accounts = self.profiles.add(_scanned_table(*profiles).select(_PROFILE_NAMES))
+        problems: list[Problem] = []
+        skipped = 0
+        for n, line in others:
+            problem = _not_tweet(n, line)
+            if problem is None:
+                skipped += 1
+            else:
+                problems.append(problem)
         return Chunk(posts=posts, accounts=accounts, problems=problems, skipped=skipped)
 
     def profiles_chunk(self) -> pa.Table:
         """The profiles gathered so far, as accounts; the gathering starts again."""
-        table = _accounts(self.profiles)
-        self.profiles = {}
-        return table
+        return self.profiles.flush()
 
     def _embed(self, e: _Status, n: int, embedded: list[_Status], records: list[int]) -> None:
         """Add an embedded tweet, unless it already came: an original is the same tweet each
@@ -555,23 +651,94 @@ def _fallback_dates(
     return pa.array(values, _TS), bad
 
 
-def _accounts(users: dict[str, _User]) -> pa.Table:
-    rows = list(users.items())
-    created = pa.array([u.created_at for _, u in rows], pa.string())
-    return pa.table(
-        {
-            "account_id": pa.array([k for k, _ in rows], pa.string()),
-            "account_name": pa.array([u.screen_name for _, u in rows], pa.string()),
-            "display_name": pa.array([u.name for _, u in rows], pa.string()),
-            "description": pa.array([u.description or None for _, u in rows], pa.string()),
-            "location": pa.array([u.location or None for _, u in rows], pa.string()),
-            "created_at": pc.strptime(created, format=_TIME_FORMAT, unit="us", error_is_null=True),
-            "followers": pa.array([u.followers_count for _, u in rows], pa.int64()),
-            "following": pa.array([u.friends_count for _, u in rows], pa.int64()),
-            "statuses": pa.array([u.statuses_count for _, u in rows], pa.int64()),
-            "withheld_in": pa.array([u.withheld_in_countries for _, u in rows], _STRINGS),
-        }
+_PROFILE_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.string()),
+        ("account_name", pa.string()),
+        ("display_name", pa.string()),
+        ("description", pa.string()),
+        ("location", pa.string()),
+        ("created", pa.string()),
+        ("followers", pa.int64()),
+        ("following", pa.int64()),
+        ("statuses", pa.int64()),
+        ("withheld_in", _STRINGS),
+    ]
+)
+_PROFILE_NAMES = _PROFILE_SCHEMA.names
+
+
+def _profile_rows(tweets: list[_Tweet]) -> pa.Table:
+    """The profile each status of ``tweets`` gives its author, in line order: the tweet, its
+    retweeted original, that original's quoted tweet, its own quoted tweet."""
+    users: list[_User] = []
+    for t in tweets:
+        rt = t.retweeted_status
+        for status in (t, rt, rt.quoted_status if rt is not None else None, t.quoted_status):
+            if status is not None and status.user is not None and status.user.id_str:
+                users.append(status.user)
+    columns = [
+        [u.id_str for u in users],
+        [u.screen_name for u in users],
+        [u.name for u in users],
+        [u.description or None for u in users],
+        [u.location or None for u in users],
+        [u.created_at for u in users],
+        [u.followers_count for u in users],
+        [u.friends_count for u in users],
+        [u.statuses_count for u in users],
+        [u.withheld_in_countries for u in users],
+    ]
+    return pa.table(columns, schema=_PROFILE_SCHEMA)
+
+
+class _Profiles:
+    """The latest profile of each account seen in the file, handed on as accounts once per
+    file, or whenever ``_PROFILES`` accounts are held (which bounds memory on huge files):
+    per block, accounts would cost as much to store as the posts."""
+
+    def __init__(self) -> None:
+        self.parts: list[pa.Table] = []
+        self.rows = 0
+        self.next = _PROFILES
+
+    def add(self, rows: pa.Table) -> pa.Table | None:
+        """Gather ``rows``; the accounts to hand on now, if it is time."""
+        self.parts.append(rows)
+        self.rows += rows.num_rows
+        if self.rows < self.next:
+            return None
+        latest = _latest(pa.concat_tables(self.parts))
+        if latest.num_rows >= _PROFILES:
+            self.parts, self.rows = [], 0
+            return _accounts(latest)
+        self.parts, self.rows = [latest], latest.num_rows
+        self.next = latest.num_rows + _PROFILES
+        return None
+
+    def flush(self) -> pa.Table:
+        """Every profile held, as accounts; the gathering starts again."""
+        held = pa.concat_tables(self.parts) if self.parts else _PROFILE_SCHEMA.empty_table()
+        self.parts, self.rows, self.next = [], 0, _PROFILES
+        return _accounts(_latest(held))
+
+
+def _latest(profiles: pa.Table) -> pa.Table:
+    """The last row of each account, in the order of those rows."""
+    if profiles.num_rows == 0:
+        return profiles
+    ids = profiles.column("account_id").combine_chunks().dictionary_encode()
+    codes = np.asarray(ids.indices)
+    last = len(codes) - 1 - np.unique(codes[::-1], return_index=True)[1]
+    return profiles.take(pa.array(np.sort(last)))
+
+
+def _accounts(profiles: pa.Table) -> pa.Table:
+    created = pc.strptime(
+        profiles.column("created"), format=_TIME_FORMAT, unit="us", error_is_null=True
     )
+    at = profiles.schema.get_field_index("created")
+    return profiles.set_column(at, "created_at", created)
 
 
 def _json_problem(n: int, line: str | None, what: str = "tweet") -> Problem:
@@ -660,16 +827,17 @@ def _block_of(items: list[bytes], numbers: list[int], problems: list[Problem]) -
     return _Block(np.array(numbers, dtype=np.int64), offsets, data, lines, problems)
 
 
-def _line_blocks(path: Path) -> Iterator[_Block]:
-    """A JSONL file as blocks of numbered lines.
+def _line_blocks(path: Path) -> Iterator[_Lines]:
+    """A JSONL file as blocks of whole lines.
 
     One buffer is read into again and again (fresh 16 MB buffers cost more in page faults than
     the copying); the end of a block's last, unfinished line moves to the front for the next.
+    The file is read around the page cache (see _direct): a collection is read once.
     """
     line_no = 0
     buf = bytearray(_BLOCK)
     held = 0  # bytes at the front of `buf` carried over from the previous read
-    with path.open("rb") as fh:
+    with DirectReader(path) as fh:
         while True:
             if held == len(buf):
                 if len(buf) > _MAX_LINE:
@@ -683,17 +851,17 @@ def _line_blocks(path: Path) -> Iterator[_Block]:
             end = held + got
             if got == 0:
                 if end:
-                    yield _split(bytes(memoryview(buf)[:end]), line_no)[0]
+                    yield _Lines(bytes(memoryview(buf)[:end]), line_no)
                 return
             cut = buf.rfind(b"\n", 0, end) + 1
             if cut == 0:
                 held = end
                 continue
-            block, count = _split(bytes(memoryview(buf)[:cut]), line_no)
-            line_no += count
+            with memoryview(buf)[:cut] as view:  # no copy: converted before we read on
+                yield _Lines(view, line_no)
+            line_no += buf.count(b"\n", 0, cut)
             buf[: end - cut] = buf[cut:end]  # a copy first: the two may overlap
             held = end - cut
-            yield block
 
 
 def _array_blocks(path: Path) -> Iterator[_Block]:
@@ -899,6 +1067,7 @@ class TwitterV1Reader(Reader):
             line, field_name, reason = problem
             raise InputError(str(self.path), reason, line=line, field=field_name, hint=_HINT)
         start = strip_bom(head).lstrip()
+        blocks: Iterator[_Block | _Lines]
         if start.startswith(b"["):
             blocks = _array_blocks(self.path)
         elif _PAGE_START.match(start):

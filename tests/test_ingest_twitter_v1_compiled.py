@@ -166,7 +166,7 @@ def test_a_block_it_cannot_vouch_for_goes_to_the_python_path(tmp_path: Path, cas
     assert (converter.compiled_blocks, converter.python_blocks) == (0, 1)
 
 
-@pytest.mark.parametrize("size", [0, 1, 4095, (8 << 20) + 17])
+@pytest.mark.parametrize("size", [0, 1, 4095, 8 << 20, (24 << 20) + 17])
 def test_direct_reads_give_the_file_as_it_is(tmp_path: Path, size: int) -> None:
     data = bytes(range(256)) * (size // 256 + 1)
     path = tmp_path / "f.bin"
@@ -177,6 +177,15 @@ def test_direct_reads_give_the_file_as_it_is(tmp_path: Path, size: int) -> None:
         while got := fh.readinto(memoryview(target)):
             out += target[:got]
     assert bytes(out) == data[:size]
+
+
+def test_closing_early_stops_the_read_ahead(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"y" * (64 << 20))
+    target = bytearray(1 << 20)
+    with DirectReader(path) as fh:
+        assert fh.readinto(memoryview(target)) == 1 << 20
+    assert bytes(target) == b"y" * (1 << 20)
 
 
 @pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="no tmpfs at /dev/shm")

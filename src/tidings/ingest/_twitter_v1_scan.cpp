@@ -750,14 +750,13 @@ bool blank(std::string_view line) {
 
 // Scans every line of `data`; throws GiveUp when a line needs the Python reader.
 void scan(const char *data, size_t size, int64_t first, Block &b) {
-  // Kept from block to block, like the parser: fresh megabyte buffers cost more in page
-  // faults than the scan itself.
+  // Kept from block to block, like the parser: fresh buffers cost more in page faults than
+  // the scan itself. A line is parsed where it lies when the block has simdjson's padding of
+  // readable bytes after it (the next lines); only the last lines are copied to be padded.
   thread_local simdjson::dom::parser parser;
   thread_local std::string padded;
-  padded.assign(data, size);
-  padded.append(simdjson::SIMDJSON_PADDING, '\0');
-  const char *p = padded.data();
-  const char *end = p + size;
+  const char *p = data;
+  const char *end = data + size;
   int64_t line_no = first;
   while (p < end) {
     const char *nl = static_cast<const char *>(std::memchr(p, '\n', size_t(end - p)));
@@ -770,8 +769,14 @@ void scan(const char *data, size_t size, int64_t first, Block &b) {
     p = nl + 1;
     if (line.empty() || blank(line)) continue;
     if (static_cast<unsigned char>(line[0]) == 0xEF) give_up();  // a byte-order mark
+    const char *json = line.data();
+    if (size_t(end - json) < line.size() + simdjson::SIMDJSON_PADDING) {
+      padded.assign(line.data(), line.size());
+      padded.append(simdjson::SIMDJSON_PADDING, '\0');
+      json = padded.data();
+    }
     element doc;
-    if (parser.parse(line.data(), line.size(), false).get(doc)) give_up();
+    if (parser.parse(json, line.size(), false).get(doc)) give_up();
     if (doc.type() != element_type::OBJECT) give_up();
     Status t = status_of(object(doc), 0);
     Status rt, rtq, q;
@@ -781,7 +786,7 @@ void scan(const char *data, size_t size, int64_t first, Block &b) {
     }
     if (t.has_quoted) q = status_of(object(t.quoted), 2);
     if (!t.user && !t.id_str && !t.id.set) {
-      b.others.push_back({line_no, {size_t(line.data() - padded.data()), line.size()}});
+      b.others.push_back({line_no, {size_t(line.data() - data), line.size()}});
       continue;
     }
     put_status(b.tweets, b.profiles, t, t.has_retweeted ? &rt : nullptr, false, line_no);

@@ -15,6 +15,7 @@ from test_ingest_twitter_v1 import ANA, BO, sample, tweet, user
 from tidings.demo import DemoConfig, generate
 from tidings.demo_formats import write_twitter_v1_jsonl
 from tidings.ingest import twitter_v1
+from tidings.ingest._base import ReadOptions
 from tidings.ingest._direct import DirectReader
 
 CAN_BUILD = shutil.which("g++") is not None and Path("/usr/include/simdjson.h").exists()
@@ -136,6 +137,30 @@ def test_a_generated_collection_agrees(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(twitter_v1, "_PROFILES", 500)  # and profiles handed on in parts
     converter = assert_same(path)
     assert converter.python_blocks == 0 and converter.compiled_blocks > 100
+
+
+@needs_scanner
+def test_blocks_of_both_paths_in_one_file_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Originals embedded in blocks of one path and repeated in blocks of the other are still
+    stored once, and profiles still end on the latest."""
+    demo = generate(DemoConfig(n_posts=20_000, seed=11))
+    path = tmp_path / "demo.jsonl"
+    write_twitter_v1_jsonl(demo.posts, path, accounts=demo.accounts)
+    lines = path.read_bytes().split(b"\n")
+    for at in range(len(lines) // 7, len(lines), len(lines) // 7):
+        lines[at] = lines[at][: len(lines[at]) // 2]  # a truncated line every seventh of the file
+    path.write_bytes(b"\n".join(lines))
+    monkeypatch.setattr(twitter_v1, "_BLOCK", 1 << 16)
+    monkeypatch.setattr(twitter_v1, "_PROFILES", 500)
+    converter = assert_same(path)
+    assert converter.python_blocks >= 6 and converter.compiled_blocks > 100
+    # The reader merges blocks of both paths into its chunks.
+    chunks = list(twitter_v1.TwitterV1Reader(path, ReadOptions()).read())
+    stored = sum(c.posts.num_rows for c in chunks if c.posts is not None)
+    assert stored == convert(path, compiled=False)[0].num_rows
+    assert sum(len(c.problems) for c in chunks) == 6
 
 
 GIVE_UP = {

@@ -364,6 +364,12 @@ class _Lines:
     first: int
 
 
+_POST_ORDER = [
+    *("post_id", "account_id", "account_name", "created_at", "text", "lang", "repost_of"),
+    *("reply_to", "quote_of", "urls", "hashtags", "mentions", "media", "source", "place_name"),
+    *("lat", "lon", "withheld_in", "raw", "_record"),
+]
+"""The Python path's columns, in its order: blocks of both paths are merged into one chunk."""
 _SCANNED_TYPES = {
     "_record": pa.int64(),
     "number": pa.uint64(),
@@ -531,7 +537,7 @@ class _Converter:
         self.seen.add(kept[kept != 0])
         emb = emb.filter(pa.array(new))
         emb = emb.append_column("raw", pa.nulls(emb.num_rows, pa.string()))
-        posts = pa.concat_tables([top.drop_columns(["number"]), emb.drop_columns(["number"])])
+        posts = pa.concat_tables([top.select(_POST_ORDER), emb.select(_POST_ORDER)])
         at = posts.schema.get_field_index("source")
         posts = posts.set_column(at, "source", self._apps(posts.column("source").combine_chunks()))
         accounts = self.profiles.add(_scanned_table(*profiles).select(_PROFILE_NAMES))

@@ -10,7 +10,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tidings.keys import (
@@ -92,6 +92,7 @@ _TEXT_PARTS = st.sampled_from(
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.lists(_TEXT_PARTS, max_size=12).map("".join), min_size=1, max_size=25))
+@example(texts=["@User_1İHello", "@abci\u0307def", "RT @İx: hello there"])  # found by hypothesis
 def test_text_sql_matches_python(texts: list[str]) -> None:
     norm = _sql_values(normalize_text_sql("v"), texts)
     keys = _sql_values(text_key_sql("v"), texts)

@@ -56,7 +56,10 @@ def assert_same(path: Path) -> Any:
     assert fast[0].schema == slow[0].schema
     for name in fast[0].column_names:
         assert fast[0].column(name).to_pylist() == slow[0].column(name).to_pylist(), name
-    assert fast[1].to_pylist() == slow[1].to_pylist()
+    # Accounts are handed on in parts whose bounds depend on the block sizes; the latest
+    # profile of each account must be the same.
+    latest = [twitter_v1._latest(t).sort_by("account_id").to_pylist() for t in (fast[1], slow[1])]
+    assert latest[0] == latest[1]
     assert fast[2:4] == slow[2:4]
     return fast[4]
 
@@ -152,10 +155,12 @@ def test_blocks_of_both_paths_in_one_file_agree(
     for at in range(len(lines) // 7, len(lines), len(lines) // 7):
         lines[at] = lines[at][: len(lines[at]) // 2]  # a truncated line every seventh of the file
     path.write_bytes(b"\n".join(lines))
-    monkeypatch.setattr(twitter_v1, "_BLOCK", 1 << 16)
+    monkeypatch.setattr(twitter_v1, "_BLOCK", 1 << 18)
+    monkeypatch.setattr(twitter_v1, "_PIECE", 1 << 15)  # a block given back is re-cut
     monkeypatch.setattr(twitter_v1, "_PROFILES", 500)
     converter = assert_same(path)
-    assert converter.python_blocks >= 6 and converter.compiled_blocks > 100
+    # Only the piece holding each damaged line takes the Python path.
+    assert converter.python_blocks == 6 and converter.compiled_blocks > 100
     # The reader merges blocks of both paths into its chunks.
     chunks = list(twitter_v1.TwitterV1Reader(path, ReadOptions()).read())
     stored = sum(c.posts.num_rows for c in chunks if c.posts is not None)

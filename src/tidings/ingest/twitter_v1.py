@@ -1,16 +1,17 @@
 """Twitter API v1.1 JSON, as collected in 2014: one tweet per line (JSONL), a JSON array, or
 search API pages (``{"statuses": [...]}``).
 
-Speed decides the design (the target is 100k tweets/s on two cores). The file is read in 2 MB
+Speed decides the design (the target is 100k tweets/s on two cores). The file is read in 8 MB
 blocks of whole lines (around the page cache, see _direct). A compiled scanner
 (_twitter_v1_scan.cpp, simdjson) turns a block into Arrow column buffers outside the GIL, so the
-pipeline's validation and Parquet writing run beside it; it costs about 9 CPU-µs a tweet. It
-vouches only for blocks it fully understands and hands any other block back (a damaged line, a
-field of an unexpected type, a date not in Twitter's format, ...). The Python path then decodes
-that block's lines with msgspec into typed structs that declare only the fields we use, builds
-the columns one field at a time and explains each bad record; it gives the same posts and
-accounts as the scanner (tested), at about 19 CPU-µs a tweet. Without the compiled module (no
-compiler or libsimdjson-dev at install) every block takes the Python path.
+pipeline's validation and Parquet writing run beside it: about 6 CPU-µs a tweet for the whole
+reader (docs/benchmarks.md). It vouches only for blocks it fully understands and gives any other
+block back (a damaged line, a field of an unexpected type, a date not in Twitter's format, ...);
+each 2 MB piece of that block is then scanned again, and a piece given back once more takes the
+Python path: msgspec decodes its lines into typed structs that declare only the fields we use,
+the columns are built one field at a time, and each bad record is explained. That path gives the
+same posts and accounts as the scanner (tested), at about 14 CPU-µs a tweet. Without the compiled
+module (no compiler or libsimdjson-dev at install) every piece takes the Python path.
 
 What a tweet becomes:
 

@@ -7,12 +7,12 @@ letters, digits and combining marks (``[^a-z0-9]`` would delete all Arabic).
 
 The rule, in order:
 
-1. lower-case (Unicode);
+1. lower-case (Unicode), without the combining dot that lower-casing ``İ`` leaves on some
+   engines but not others (it would end an @mention early on one side only);
 2. drop leading ``RT @handle:`` prefixes (manual and old-style retweets);
 3. drop URLs (``http://…``, ``https://…``, ``www.…`` up to the next whitespace);
 4. drop @mentions;
-5. fold Arabic (:func:`tidings.intel.arabic.fold_arabic`), Greek final sigma (ς → σ) and the
-   combining dot that lower-casing ``İ`` leaves on some engines but not others;
+5. fold Arabic (:func:`tidings.intel.arabic.fold_arabic`) and Greek final sigma (ς → σ);
 6. every run of characters that are not letters, digits or combining marks (Unicode classes
    L, N, M) becomes one space; trim.
 
@@ -63,15 +63,15 @@ _MENTION = r"@[a-z0-9_]+"
 _STRIP_SQL = "|".join(p.format(ws=_WS_SQL) for p in (_RT, _URL, _MENTION))
 _STRIP_PY = re.compile("|".join(p.format(ws=_WS_PY) for p in (_RT, _URL, _MENTION)))
 
-# Characters whose presence means folding has work to do: the Arabic block, ς and U+0307.
-_FOLD_GUARD_SQL = r"[\x{0600}-\x{06FF}\x{03C2}\x{0307}]"
+# Characters whose presence means folding has work to do: the Arabic block and ς.
+_FOLD_GUARD_SQL = r"[\x{0600}-\x{06FF}\x{03C2}]"
 
 # ς → σ: DuckDB lower-cases Σ to σ everywhere, Python and Java to ς at the end of a word.
-# U+0307: Python and Java lower-case İ to "i" + U+0307, DuckDB to "i"; the mark goes.
 _EXTRA_FROM = "\u03c2"
 _EXTRA_TO = "\u03c3"
-_EXTRA_DELETE = "\u0307"
-_EXTRA_PY = {ord("\u03c2"): "\u03c3", ord("\u0307"): None}
+_EXTRA_PY = {ord("\u03c2"): "\u03c3"}
+# U+0307: Python and Java lower-case İ to "i" + U+0307, DuckDB to "i"; the mark goes at once.
+_DOT_ABOVE = "\u0307"
 
 
 def _is_kept(ch: str) -> bool:
@@ -86,7 +86,7 @@ def normalize_text(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    t = _STRIP_PY.sub(" ", text.lower().replace("\u0307", ""))
+    t = _STRIP_PY.sub(" ", text.lower().replace(_DOT_ABOVE, ""))
     t = fold_arabic(t).translate(_EXTRA_PY)
     out: list[str] = []
     gap = False
@@ -124,15 +124,11 @@ def normalize_text_sql(expr: str) -> str:
 
     Empty results are ``''`` rather than NULL; :func:`text_key_sql` turns them into NULL.
     """
-    # U+0307 goes before the mentions are cut: Python's "İ" lower-cases to "i" + U+0307, which
-    # would end a mention early ("@user_1İhello" -> "hello") where DuckDB's "i" does not.
-    lowered = f"replace(lower({expr}), {sql_string(_EXTRA_DELETE)}, '')"
+    lowered = f"replace(lower({expr}), {sql_string(_DOT_ABOVE)}, '')"
     t = f"regexp_replace({lowered}, {sql_string(_STRIP_SQL)}, ' ', 'g')"
     # translate() is slow on DuckDB (about 1 s per 300k texts): run it only where it can
     # change something, which in most collections is a minority of texts.
-    folded = fold_arabic_sql(
-        t, extra_from=_EXTRA_FROM, extra_to=_EXTRA_TO, extra_delete=_EXTRA_DELETE
-    )
+    folded = fold_arabic_sql(t, extra_from=_EXTRA_FROM, extra_to=_EXTRA_TO)
     t = f"CASE WHEN regexp_matches({t}, {sql_string(_FOLD_GUARD_SQL)}) THEN {folded} ELSE {t} END"
     t = f"regexp_replace({t}, '[^\\p{{L}}\\p{{N}}\\p{{M}}]+', ' ', 'g')"
     return f"trim({t})"

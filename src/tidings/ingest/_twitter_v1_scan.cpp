@@ -18,9 +18,7 @@
 
 #include <simdjson.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -127,9 +125,13 @@ OS str_of(element v) {  // `str | None`
   return std::string_view(v);
 }
 
-struct Int {  // `int | None`, kept as the decimal text Python's str() would give
-  bool set = false;
-  std::string text;
+struct Int {  // `int | None`; simdjson gives UINT64 only for values beyond int64
+  bool set = false, big = false;
+  int64_t value = 0;
+  uint64_t big_value = 0;
+  std::string text() const {  // what Python's str() gives
+    return big ? std::to_string(big_value) : std::to_string(value);
+  }
 };
 
 Int int_of(element v) {
@@ -138,10 +140,11 @@ Int int_of(element v) {
     case element_type::NULL_VALUE:
       return out;
     case element_type::INT64:
-      out.text = std::to_string(int64_t(v));
+      out.value = int64_t(v);
       break;
     case element_type::UINT64:
-      out.text = std::to_string(uint64_t(v));
+      out.big = true;
+      out.big_value = uint64_t(v);
       break;
     default:
       give_up();
@@ -469,7 +472,7 @@ OS first_truthy(std::initializer_list<const OS *> xs) {  // Python's `a or b or 
 
 std::optional<std::string> sid(const OS &value, const Int &number) {
   if (value) return std::string(*value);
-  if (number.set) return number.text;
+  if (number.set) return number.text();
   return std::nullopt;
 }
 
@@ -621,23 +624,18 @@ struct Block {
   Posts embedded;  // its retweeted original, that one's quoted tweet, its own quoted tweet
   Profiles profiles;  // every status with a user, in that order within a line
   std::vector<std::pair<int64_t, std::pair<size_t, size_t>>> others;  // lines with no tweet
-  size_t lines = 0;
   void clear() {
     tweets.clear();
     embedded.clear();
     profiles.clear();
     others.clear();
-    lines = 0;
   }
 };
 
 void put_int(Numbers<int64_t> &col, const Int &x) {
   if (!x.set) return col.null();
-  errno = 0;
-  char *end = nullptr;
-  long long v = std::strtoll(x.text.c_str(), &end, 10);
-  if (errno) give_up();  // beyond int64: Arrow would refuse it too
-  col.add(int64_t(v));
+  if (x.big) give_up();  // beyond int64: Arrow would refuse it too
+  col.add(x.value);
 }
 
 void put_strs(Lists &col, const std::optional<std::vector<std::string_view>> &xs) {
@@ -687,7 +685,7 @@ void put_status(Posts &b, Profiles &p, const Status &t, const Status *rt, bool e
   }
   b.lang.add(t.lang);
   if (truthy(t.reply_str)) b.reply_to.add(t.reply_str);
-  else if (t.reply_id.set) b.reply_to.add(std::string_view(t.reply_id.text));
+  else if (t.reply_id.set) b.reply_to.add(std::string_view(t.reply_id.text()));
   else b.reply_to.null();
   b.source.add(t.source);
   b.place_name.add(t.has_place ? t.place_name : std::nullopt);
@@ -767,7 +765,7 @@ void scan(const char *data, size_t size, int64_t first, Block &b) {
     if (terminated && len && p[len - 1] == '\r') --len;  // CRLF: the CR is the line end's
     std::string_view line(p, len);
     p = nl + 1;
-    if (line.empty() || blank(line)) continue;
+    if (blank(line)) continue;
     if (static_cast<unsigned char>(line[0]) == 0xEF) give_up();  // a byte-order mark
     const char *json = line.data();
     if (size_t(end - json) < line.size() + simdjson::SIMDJSON_PADDING) {
@@ -795,7 +793,6 @@ void scan(const char *data, size_t size, int64_t first, Block &b) {
     if (rtq.present && rtq.user) put_status(b.embedded, b.profiles, rtq, nullptr, true, line_no);
     if (q.present && q.user) put_status(b.embedded, b.profiles, q, nullptr, true, line_no);
   }
-  b.lines = size_t(line_no - first);
 }
 
 // ---- Python ----------------------------------------------------------------------------
@@ -890,8 +887,8 @@ PyObject *result(const Block &b, const char *base) {
     }
     PyList_SET_ITEM(others, Py_ssize_t(i), item);
   }
-  return Py_BuildValue("(NNNNn)", posts(b.tweets, true), posts(b.embedded, false),
-                       profiles(b.profiles), others, Py_ssize_t(b.lines));
+  return Py_BuildValue("(NNNN)", posts(b.tweets, true), posts(b.embedded, false),
+                       profiles(b.profiles), others);
 }
 
 PyObject *py_scan(PyObject *, PyObject *args) {
@@ -919,7 +916,7 @@ PyObject *py_scan(PyObject *, PyObject *args) {
 
 PyMethodDef kMethods[] = {
     {"scan", py_scan, METH_VARARGS,
-     "scan(block, first_line) -> (tweets, embedded, profiles, not_tweets, lines) | None\n\n"
+     "scan(block, first_line) -> (tweets, embedded, profiles, not_tweets) | None\n\n"
      "Convert the JSON lines of `block` (numbered from first_line + 1) into column buffers;\n"
      "None when a line needs the Python reader."},
     {nullptr, nullptr, 0, nullptr}};

@@ -57,7 +57,7 @@ from .table import _ahead
 
 _Scanned = tuple[int, dict[str, tuple[object, ...]]]
 """Rows and column buffers of one table the compiled scanner gives."""
-_ScanResult = tuple[_Scanned, _Scanned, _Scanned, list[tuple[int, bytes]], int]
+_ScanResult = tuple[_Scanned, _Scanned, _Scanned, list[tuple[int, bytes]]]
 
 try:  # the compiled scanner (setup.py); without it every block takes the Python path
     from . import _twitter_v1_scan
@@ -450,7 +450,7 @@ class _Converter:
         self.seen = _SeenIds()
         self.recent: set[str | None] = set()
         self.profiles = _Profiles()
-        self.scan = _SCAN if compiled else None
+        self.scanner = _SCAN if compiled else None
         self.compiled_blocks = 0
         self.python_blocks = 0
 
@@ -468,7 +468,7 @@ class _Converter:
 
     def _scan(self, block: _Lines) -> Chunk | None:
         """The compiled path's chunk of ``block``; None when it gives the block back."""
-        scanned = self.scan(block.data, block.first) if self.scan is not None else None
+        scanned = self.scanner(block.data, block.first) if self.scanner is not None else None
         if scanned is None:
             return None
         self.compiled_blocks += 1
@@ -538,7 +538,6 @@ class _Converter:
         embedded: _Scanned,
         profiles: _Scanned,
         others: list[tuple[int, bytes]],
-        _lines: int,
     ) -> Chunk:
         """The compiled path's columns: the same posts and profiles as the Python path."""
         top = _scanned_table(*tweets)

@@ -6,8 +6,8 @@ not cached yet costs about 2 CPU-seconds per GB in the kernel, copying through t
 costs 0.03 CPU-seconds per GB. A collection of tens of GB is never in the cache anyway, and
 reading it once should not evict the workspace's own files from it.
 
-Where the system or the filesystem does not allow direct reads (macOS, procfs, tmpfs before Linux 6.6, ...), the file is
-read the ordinary way, from the same position.
+Where the system or the filesystem does not allow direct reads (macOS, procfs, tmpfs before
+Linux 6.6, ...), the file is read the ordinary way, from the same position.
 """
 
 from __future__ import annotations
